@@ -1,0 +1,203 @@
+import Foundation
+import CBLAS
+
+// Every gradient rule of the engine, one per op, in one place. Each rule accumulates
+// (+=) into the gradients of the inputs that require one; inputs that do not (frozen
+// weights, the image batch) get no work at all.
+
+extension Tape {
+    func applyGradient(_ op: TapeOp) {
+        switch op {
+        case let .linear(x, w, b, y):
+            let m = x.rows, k = x.lastDim, n = w.shape[0], dy = gradOf(y)
+            if x.requiresGrad { sgemm(false, false, m, k, n, 1, dy, n, w.data, k, 1, gradOf(x), k) }
+            if w.requiresGrad { sgemm(true, false, n, k, m, 1, dy, n, x.data, k, 1, w.grad!, k) }
+            if let b, b.requiresGrad { columnSums(dy, rows: m, width: n, into: b.grad!) }
+
+        case let .loraLinear(x, w, b, a, bUp, scale, u, y):
+            let m = x.rows, k = x.lastDim, n = w.shape[0], r = a.shape[0], dy = gradOf(y)
+            // du = scale · dy B   [m, r]
+            let du = arena.floats(m * r)
+            sgemm(false, false, m, r, n, scale, dy, n, bUp.data, r, 0, du, r)
+            if bUp.requiresGrad { sgemm(true, false, n, r, m, scale, dy, n, u, r, 1, bUp.grad!, r) }
+            if a.requiresGrad { sgemm(true, false, r, k, m, 1, du, r, x.data, k, 1, a.grad!, k) }
+            if x.requiresGrad {
+                let dx = gradOf(x)
+                sgemm(false, false, m, k, n, 1, dy, n, w.data, k, 1, dx, k)
+                sgemm(false, false, m, k, r, 1, du, r, a.data, k, 1, dx, k)
+            }
+            if w.requiresGrad { sgemm(true, false, n, k, m, 1, dy, n, x.data, k, 1, w.grad!, k) }
+            if let b, b.requiresGrad { columnSums(dy, rows: m, width: n, into: b.grad!) }
+
+        case let .layerNorm(x, g, b, mean, rstd, y):
+            let m = x.rows, d = x.lastDim, dy = gradOf(y)
+            let dx: UnsafeMutablePointer<Float>? = x.requiresGrad ? gradOf(x) : nil
+            let wantAffine = g.requiresGrad || b.requiresGrad
+            let workers = Parallel.threads
+            let partial = wantAffine ? arena.zeros(workers * 2 * d) : nil
+            let xp = x.data, gp = g.data
+            Parallel.forChunks(m, grain: 64) { w, rows in
+                let pg = partial.map { $0 + w * 2 * d }, pb = partial.map { $0 + w * 2 * d + d }
+                for r in rows {
+                    let xr = xp + r * d, dyr = dy + r * d, mu = mean[r], rs = rstd[r]
+                    var sumDxhat: Float = 0, sumDxhatXhat: Float = 0
+                    for i in 0..<d {
+                        let xhat = (xr[i] - mu) * rs, dxhat = dyr[i] * gp[i]
+                        sumDxhat += dxhat; sumDxhatXhat += dxhat * xhat
+                        if let pg, let pb { pg[i] += dyr[i] * xhat; pb[i] += dyr[i] }
+                    }
+                    if let dx {
+                        let dxr = dx + r * d, m1 = sumDxhat / Float(d), m2 = sumDxhatXhat / Float(d)
+                        for i in 0..<d {
+                            let xhat = (xr[i] - mu) * rs
+                            dxr[i] += rs * (dyr[i] * gp[i] - m1 - xhat * m2)
+                        }
+                    }
+                }
+            }
+            if let partial {
+                for w in 0..<workers {
+                    let pg = partial + w * 2 * d, pb = pg + d
+                    if g.requiresGrad { for i in 0..<d { g.grad![i] += pg[i] } }
+                    if b.requiresGrad { for i in 0..<d { b.grad![i] += pb[i] } }
+                }
+            }
+
+        case let .gelu(x, y):
+            guard x.requiresGrad else { return }
+            let dy = gradOf(y), dx = gradOf(x), xp = x.data
+            Parallel.forRanges(x.count, grain: 16384) { range in
+                for i in range {
+                    let v = xp[i]
+                    let cdf = 0.5 * (1 + erff(v * 0.70710678118654752))
+                    let pdf = expf(-0.5 * v * v) * 0.39894228040143268
+                    dx[i] += dy[i] * (cdf + v * pdf)
+                }
+            }
+
+        case let .add(a, b, y):
+            let dy = gradOf(y)
+            for t in [a, b] where t.requiresGrad {
+                let dt = gradOf(t)
+                Parallel.forRanges(t.count, grain: 32768) { range in for i in range { dt[i] += dy[i] } }
+            }
+
+        case let .softmax(x, y):
+            guard x.requiresGrad else { return }
+            let n = x.lastDim, dy = gradOf(y), dx = gradOf(x), yp = y.data
+            Parallel.forRanges(x.rows, grain: 64) { rows in
+                for r in rows { softmaxBackwardRow(yp + r * n, dy + r * n, dx + r * n, n, scale: 1, accumulate: true) }
+            }
+
+        case let .attention(qkv, heads, probs, y):
+            guard qkv.requiresGrad else { return }
+            let bsz = qkv.shape[0], t = qkv.shape[1], d = qkv.shape[2] / 3, hd = d / heads
+            let scale = 1 / Float(hd).squareRoot()
+            let dy = gradOf(y), dqkv = gradOf(qkv)
+            let dp = arena.floats(t * t)
+            for b in 0..<bsz {
+                for h in 0..<heads {
+                    let off = b * t * 3 * d + h * hd
+                    let q = qkv.data + off, k = q + d, v = q + 2 * d
+                    let dq = dqkv + off, dk = dq + d, dv = dq + 2 * d
+                    let p = probs.data + (b * heads + h) * t * t
+                    let dout = dy + b * t * d + h * hd
+                    sgemm(false, true, t, t, hd, 1, dout, d, v, 3 * d, 0, dp, t)        // dP = dO Vᵀ
+                    sgemm(true, false, t, hd, t, 1, p, t, dout, d, 1, dv, 3 * d)        // dV += Pᵀ dO
+                    Parallel.forRanges(t, grain: 32) { rows in                           // dS = P ⊙ (dP − Σ dP⊙P)
+                        for r in rows { softmaxBackwardRow(p + r * t, dp + r * t, dp + r * t, t, scale: 1, accumulate: false) }
+                    }
+                    sgemm(false, false, t, hd, t, scale, dp, t, k, 3 * d, 1, dq, 3 * d) // dQ += s dS K
+                    sgemm(true, false, t, hd, t, scale, dp, t, q, 3 * d, 1, dk, 3 * d)  // dK += s dSᵀ Q
+                }
+            }
+
+        case let .patchEmbed(images, w, b, cols, patch, y):
+            let bsz = images.shape[0], c = images.shape[1], hgt = images.shape[2], wid = images.shape[3]
+            let d = w.shape[0], gw = wid / patch, n = (hgt / patch) * gw, kk = c * patch * patch
+            let dy = gradOf(y)
+            if w.requiresGrad { sgemm(true, false, d, kk, bsz * n, 1, dy, d, cols, kk, 1, w.grad!, kk) }
+            if b.requiresGrad { columnSums(dy, rows: bsz * n, width: d, into: b.grad!) }
+            if images.requiresGrad {
+                let dcols = arena.floats(bsz * n * kk)
+                sgemm(false, false, bsz * n, kk, d, 1, dy, d, w.data, kk, 0, dcols, kk)
+                let di = gradOf(images)
+                // Patches do not overlap (stride = kernel), so rows scatter to disjoint pixels.
+                Parallel.forRanges(bsz * n, grain: 64) { rows in
+                    for row in rows {
+                        let bi = row / n, pi = row % n, py = pi / gw, px = pi % gw
+                        var src = dcols + row * kk
+                        for ch in 0..<c {
+                            for ky in 0..<patch {
+                                let dst = di + ((bi * c + ch) * hgt + py * patch + ky) * wid + px * patch
+                                for i in 0..<patch { dst[i] += src[i] }
+                                src += patch
+                            }
+                        }
+                    }
+                }
+            }
+
+        case let .embedTokens(patches, cls, pos, y):
+            let bsz = patches.shape[0], n = patches.shape[1], d = patches.shape[2], t = n + 1
+            let dy = gradOf(y)
+            if patches.requiresGrad {
+                let dp = gradOf(patches)
+                Parallel.forRanges(bsz * n, grain: 256) { rows in
+                    for row in rows {
+                        let bi = row / n, pi = row % n
+                        let src = dy + (bi * t + pi + 1) * d, dst = dp + row * d
+                        for i in 0..<d { dst[i] += src[i] }
+                    }
+                }
+            }
+            if cls.requiresGrad {
+                let dc = cls.grad!
+                for bi in 0..<bsz { let src = dy + bi * t * d; for i in 0..<d { dc[i] += src[i] } }
+            }
+            if pos.requiresGrad { columnSums(dy, rows: bsz, width: t * d, into: pos.grad!) }
+
+        case let .selectToken(x, index, y):
+            guard x.requiresGrad else { return }
+            let bsz = x.shape[0], t = x.shape[1], d = x.shape[2], dy = gradOf(y), dx = gradOf(x)
+            for b in 0..<bsz {
+                let dst = dx + (b * t + index) * d, src = dy + b * d
+                for i in 0..<d { dst[i] += src[i] }
+            }
+
+        case let .crossEntropy(logits, labels, probs, smoothing, y):
+            guard logits.requiresGrad else { return }
+            let bsz = logits.rows, c = logits.lastDim, dl = gradOf(logits)
+            let g = gradOf(y)[0] / Float(bsz)
+            for r in 0..<bsz {
+                let pr = probs + r * c, dr = dl + r * c
+                for i in 0..<c {
+                    let target = (i == Int(labels[r]) ? 1 - smoothing : 0) + smoothing / Float(c)
+                    dr[i] += g * (pr[i] - target)
+                }
+            }
+        }
+    }
+
+    /// `out[j] += Σ_r src[r, j]`, split over row blocks with per-worker partials.
+    func columnSums(_ src: UnsafeMutablePointer<Float>, rows: Int, width: Int, into out: UnsafeMutablePointer<Float>) {
+        let workers = Parallel.threads
+        let partial = arena.zeros(workers * width)
+        Parallel.forChunks(rows, grain: max(1, 65536 / max(width, 1))) { w, range in
+            let acc = partial + w * width
+            for r in range { let s = src + r * width; for j in 0..<width { acc[j] += s[j] } }
+        }
+        for w in 0..<workers { let acc = partial + w * width; for j in 0..<width { out[j] += acc[j] } }
+    }
+}
+
+/// Softmax backward for one row: `dx = y ⊙ (dy − Σ dy⊙y)` (times `scale`). With
+/// `accumulate` false, `dx` may alias `dy` and is overwritten.
+@inline(__always)
+func softmaxBackwardRow(_ y: UnsafeMutablePointer<Float>, _ dy: UnsafeMutablePointer<Float>,
+                        _ dx: UnsafeMutablePointer<Float>, _ n: Int, scale: Float, accumulate: Bool) {
+    var dot: Float = 0
+    for i in 0..<n { dot += dy[i] * y[i] }
+    if accumulate { for i in 0..<n { dx[i] += scale * y[i] * (dy[i] - dot) } }
+    else { for i in 0..<n { dx[i] = scale * y[i] * (dy[i] - dot) } }
+}

@@ -1,0 +1,82 @@
+/// One recorded operation: its inputs, output and whatever the forward saved for the
+/// backward. The gradient rule for each case is in `Gradients.swift`.
+enum TapeOp {
+    case linear(x: Tensor, w: Tensor, b: Tensor?, y: Tensor)
+    case loraLinear(x: Tensor, w: Tensor, b: Tensor?, a: Tensor, bUp: Tensor, scale: Float,
+                    u: UnsafeMutablePointer<Float>, y: Tensor)
+    case layerNorm(x: Tensor, g: Tensor, b: Tensor, mean: UnsafeMutablePointer<Float>,
+                   rstd: UnsafeMutablePointer<Float>, y: Tensor)
+    case gelu(x: Tensor, y: Tensor)
+    case add(a: Tensor, b: Tensor, y: Tensor)
+    case softmax(x: Tensor, y: Tensor)
+    case attention(qkv: Tensor, heads: Int, probs: Tensor, y: Tensor)
+    case patchEmbed(images: Tensor, w: Tensor, b: Tensor, cols: UnsafeMutablePointer<Float>,
+                    patch: Int, y: Tensor)
+    case embedTokens(patches: Tensor, cls: Tensor, pos: Tensor, y: Tensor)
+    case selectToken(x: Tensor, index: Int, y: Tensor)
+    case crossEntropy(logits: Tensor, labels: [Int32], probs: UnsafeMutablePointer<Float>,
+                      smoothing: Float, y: Tensor)
+}
+
+/// A reverse-mode autograd tape with an arena for one step's memory.
+///
+/// Ops (`Ops.swift`) compute their output in the arena and, when any input requires a
+/// gradient and recording is on, append a `TapeOp`. `backward(_:)` seeds the loss gradient
+/// and applies each op's gradient rule in reverse order. `reset()` clears the tape and
+/// recycles the arena: tensors made by the tape are invalid afterwards.
+public final class Tape {
+    var ops: [TapeOp] = []
+    public let arena = Arena()
+    /// When false, ops record nothing (inference).
+    public var isRecording = true
+
+    public init() {}
+
+    /// A new arena tensor; its gradient is allocated on first use in `backward`.
+    public func tensor(_ shape: [Int], requiresGrad: Bool, zeroed: Bool = false) -> Tensor {
+        let n = shape.reduce(1, *)
+        return Tensor(shape: shape, data: zeroed ? arena.zeros(n) : arena.floats(n), grad: nil,
+                      requiresGrad: requiresGrad && isRecording, owner: arena)
+    }
+
+    /// Copies `values` into a new arena tensor that requires no gradient (an input batch).
+    public func input(_ values: UnsafePointer<Float>, shape: [Int]) -> Tensor {
+        let t = tensor(shape, requiresGrad: false)
+        t.data.update(from: values, count: t.count)
+        return t
+    }
+
+    @inline(__always) func record(_ op: TapeOp) { if isRecording { ops.append(op) } }
+
+    /// The gradient buffer of `t`, zero-filled from the arena on first use.
+    @inline(__always) func gradOf(_ t: Tensor) -> UnsafeMutablePointer<Float> {
+        if let g = t.grad { return g }
+        let g = arena.zeros(t.count)
+        t.grad = g
+        return g
+    }
+
+    /// Backpropagates from a scalar `loss` (seed 1).
+    public func backward(_ loss: Tensor) {
+        precondition(loss.count == 1, "backward() needs a scalar loss, got shape \(loss.shape)")
+        backward(from: loss, seed: [1])
+    }
+
+    /// Backpropagates from `output` with upstream gradient `seed` (used by gradient checks).
+    public func backward(from output: Tensor, seed: [Float]) {
+        precondition(seed.count == output.count)
+        guard output.requiresGrad else { return }
+        let g = gradOf(output)
+        for i in 0..<seed.count { g[i] += seed[i] }
+        for op in ops.reversed() { applyGradient(op) }
+        ops.removeAll(keepingCapacity: true)
+    }
+
+    /// Drops the recorded ops and recycles all arena memory.
+    public func reset() {
+        ops.removeAll(keepingCapacity: true)
+        arena.reset()
+    }
+
+    public var recordedOpCount: Int { ops.count }
+}

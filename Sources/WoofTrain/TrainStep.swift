@@ -1,0 +1,62 @@
+import Foundation
+import WoofCore
+import WoofModel
+
+/// One gradient computation: (parameters, batch) → the flat gradient buffer of the
+/// trainable parameters (`model.params.grads`), summed over the batch and divided by
+/// `normalizer` (the global batch size under data parallelism). Returns the mean loss of
+/// this batch.
+public struct GradientStep {
+    public let model: VisionTransformer
+    public let tape = Tape()
+    public var labelSmoothing: Float = 0
+
+    public init(model: VisionTransformer, labelSmoothing: Float = 0) {
+        self.model = model; self.labelSmoothing = labelSmoothing
+    }
+
+    /// `images` holds `labels.count` images of [C, H, W] each, normalised.
+    public func callAsFunction(images: UnsafePointer<Float>, labels: [Int32]) -> Float {
+        let c = model.config
+        tape.reset()
+        tape.isRecording = true
+        model.params.zeroGrads()
+        let x = tape.input(images, shape: [labels.count, c.inChans, c.imgSize, c.imgSize])
+        let logits = model(tape, x)
+        let loss = tape.crossEntropy(logits, labels: labels, smoothing: labelSmoothing)
+        tape.backward(loss)
+        return loss.data[0]
+    }
+
+    /// Forward only; returns logits [B, classes] copied out of the arena.
+    public func logits(images: UnsafePointer<Float>, count: Int) -> [Float] {
+        let c = model.config
+        tape.reset()
+        tape.isRecording = false
+        let x = tape.input(images, shape: [count, c.inChans, c.imgSize, c.imgSize])
+        return model(tape, x).array
+    }
+}
+
+/// Multiply-add counts of the ViT, for GFLOP/s figures (2 FLOPs per multiply-add).
+public enum FLOPs {
+    /// Forward FLOPs per image, split into the patch embedding and the rest.
+    public static func forward(_ c: ViTConfig) -> (patchEmbed: Double, rest: Double) {
+        let t = Double(c.tokens), d = Double(c.embedDim), h = Double(c.mlpHidden)
+        let pe = 2 * Double(c.numPatches) * Double(c.inChans * c.patchSize * c.patchSize) * d
+        let perBlock = 2 * t * d * (3 * d) + 2 * 2 * t * t * d + 2 * t * d * d + 2 * 2 * t * d * h
+        return (pe, Double(c.depth) * perBlock + 2 * d * Double(c.numClasses))
+    }
+
+    /// FLOPs per image of one training step (forward + backward) or of inference.
+    /// Full: every gemm runs three times except the patch embedding (no image gradient).
+    /// LoRA: no weight gradients for frozen W0 and no gradient at all below the first adapter.
+    public static func perImage(_ c: ViTConfig, mode: String) -> Double {
+        let (pe, rest) = forward(c)
+        switch mode {
+        case "full": return 2 * pe + 3 * rest
+        case "lora": return pe + 2 * rest
+        default: return pe + rest
+        }
+    }
+}
