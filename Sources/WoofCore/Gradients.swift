@@ -7,6 +7,7 @@ import CBLAS
 
 extension Tape {
     func applyGradient(_ op: TapeOp) {
+        let scope = ProfileScope(self, op.name, backward: true); defer { scope.end() }
         switch op {
         case let .linear(x, w, b, y):
             let m = x.rows, k = x.lastDim, n = w.shape[0], dy = gradOf(y)

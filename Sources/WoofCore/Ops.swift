@@ -8,6 +8,7 @@ import CBLAS
 public extension Tape {
     /// `y = x Wᵀ + b` with `W` of shape [out, in] (torch.nn.Linear layout).
     func linear(_ x: Tensor, _ w: Tensor, _ b: Tensor?) -> Tensor {
+        let scope = ProfileScope(self, "linear"); defer { scope.end() }
         let m = x.rows, k = x.lastDim, n = w.shape[0]
         precondition(w.shape == [n, k], "linear: weight \(w.shape) does not take inputs of width \(k)")
         let y = tensor(Array(x.shape.dropLast()) + [n], requiresGrad: x.requiresGrad || w.requiresGrad || (b?.requiresGrad ?? false))
@@ -20,6 +21,7 @@ public extension Tape {
     /// LoRA linear: `y = x W0ᵀ + b + scale · (x Aᵀ) Bᵀ`, A [r, in], B [out, r].
     /// BA is never formed; `u = x Aᵀ` [rows, r] is kept for the backward.
     func loraLinear(_ x: Tensor, _ w: Tensor, _ b: Tensor?, a: Tensor, bUp: Tensor, scale: Float) -> Tensor {
+        let scope = ProfileScope(self, "loraLinear"); defer { scope.end() }
         let m = x.rows, k = x.lastDim, n = w.shape[0], r = a.shape[0]
         precondition(w.shape == [n, k] && a.shape == [r, k] && bUp.shape == [n, r], "loraLinear: shapes W\(w.shape) A\(a.shape) B\(bUp.shape) x\(x.shape)")
         let needs = x.requiresGrad || w.requiresGrad || a.requiresGrad || bUp.requiresGrad || (b?.requiresGrad ?? false)
@@ -35,6 +37,7 @@ public extension Tape {
 
     /// LayerNorm over the last dimension with affine `g`, `b`.
     func layerNorm(_ x: Tensor, _ g: Tensor, _ b: Tensor, eps: Float = 1e-6) -> Tensor {
+        let scope = ProfileScope(self, "layerNorm"); defer { scope.end() }
         let m = x.rows, d = x.lastDim
         precondition(g.count == d && b.count == d, "layerNorm: affine size \(g.count) for width \(d)")
         let y = tensor(x.shape, requiresGrad: x.requiresGrad || g.requiresGrad || b.requiresGrad)
@@ -59,6 +62,7 @@ public extension Tape {
 
     /// GELU, exact form `x · Φ(x) = 0.5 x (1 + erf(x/√2))` (torch's default).
     func gelu(_ x: Tensor) -> Tensor {
+        let scope = ProfileScope(self, "gelu"); defer { scope.end() }
         let y = tensor(x.shape, requiresGrad: x.requiresGrad)
         let xp = x.data, yp = y.data
         Parallel.forRanges(x.count, grain: 16384) { range in
@@ -70,6 +74,7 @@ public extension Tape {
 
     /// Elementwise `a + b` of equal shapes (residual connections).
     func add(_ a: Tensor, _ b: Tensor) -> Tensor {
+        let scope = ProfileScope(self, "add"); defer { scope.end() }
         precondition(a.shape == b.shape, "add: shapes \(a.shape) and \(b.shape) differ")
         let y = tensor(a.shape, requiresGrad: a.requiresGrad || b.requiresGrad)
         let ap = a.data, bp = b.data, yp = y.data
@@ -82,6 +87,7 @@ public extension Tape {
 
     /// Softmax over the last dimension.
     func softmax(_ x: Tensor) -> Tensor {
+        let scope = ProfileScope(self, "softmax"); defer { scope.end() }
         let y = tensor(x.shape, requiresGrad: x.requiresGrad)
         let n = x.lastDim, xp = x.data, yp = y.data
         Parallel.forRanges(x.rows, grain: 64) { rows in
@@ -97,6 +103,7 @@ public extension Tape {
     /// consecutive columns each; returns [B, T, D] (heads concatenated, ready for `proj`).
     /// The post-softmax probabilities [B, heads, T, T] are returned too (attention maps).
     func attention(_ qkv: Tensor, heads: Int) -> (out: Tensor, probs: Tensor) {
+        let scope = ProfileScope(self, "attention"); defer { scope.end() }
         precondition(qkv.shape.count == 3 && qkv.shape[2] % (3 * heads) == 0, "attention: qkv shape \(qkv.shape) for \(heads) heads")
         let bsz = qkv.shape[0], t = qkv.shape[1], d = qkv.shape[2] / 3, hd = d / heads
         let scale = 1 / Float(hd).squareRoot()
@@ -120,6 +127,7 @@ public extension Tape {
     /// Patch embedding: a stride-`patch` convolution as im2col + one sgemm.
     /// `images` [B, C, H, W], `w` [D, C, P, P] → [B, (H/P)·(W/P), D].
     func patchEmbed(_ images: Tensor, _ w: Tensor, _ b: Tensor, patch: Int) -> Tensor {
+        let scope = ProfileScope(self, "patchEmbed"); defer { scope.end() }
         let bsz = images.shape[0], c = images.shape[1], hgt = images.shape[2], wid = images.shape[3]
         let d = w.shape[0], gh = hgt / patch, gw = wid / patch, n = gh * gw, kk = c * patch * patch
         precondition(w.shape == [d, c, patch, patch] && hgt % patch == 0 && wid % patch == 0,
@@ -149,6 +157,7 @@ public extension Tape {
     /// Prepends the class token to each sequence and adds the position embedding:
     /// `patches` [B, N, D], `cls` [1, 1, D], `pos` [1, N+1, D] → [B, N+1, D].
     func embedTokens(_ patches: Tensor, cls: Tensor, pos: Tensor) -> Tensor {
+        let scope = ProfileScope(self, "embedTokens"); defer { scope.end() }
         let bsz = patches.shape[0], n = patches.shape[1], d = patches.shape[2], t = n + 1
         precondition(cls.count == d && pos.count == t * d, "embedTokens: cls \(cls.shape), pos \(pos.shape) for \(patches.shape)")
         let y = tensor([bsz, t, d], requiresGrad: patches.requiresGrad || cls.requiresGrad || pos.requiresGrad)
@@ -167,6 +176,7 @@ public extension Tape {
 
     /// Token `index` of each sequence: [B, T, D] → [B, D] (class-token pooling).
     func selectToken(_ x: Tensor, index: Int) -> Tensor {
+        let scope = ProfileScope(self, "selectToken"); defer { scope.end() }
         let bsz = x.shape[0], t = x.shape[1], d = x.shape[2]
         precondition(index >= 0 && index < t)
         let y = tensor([bsz, d], requiresGrad: x.requiresGrad)
@@ -178,6 +188,7 @@ public extension Tape {
     /// Mean cross-entropy of `logits` [B, C] against integer `labels`, optionally with label
     /// smoothing ε (target = (1-ε)·onehot + ε/C, as torch). Returns a scalar tensor.
     func crossEntropy(_ logits: Tensor, labels: [Int32], smoothing: Float = 0) -> Tensor {
+        let scope = ProfileScope(self, "crossEntropy"); defer { scope.end() }
         let bsz = logits.rows, c = logits.lastDim
         precondition(labels.count == bsz, "crossEntropy: \(labels.count) labels for \(bsz) rows")
         let probs = arena.floats(bsz * c)

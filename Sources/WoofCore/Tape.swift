@@ -29,6 +29,8 @@ public final class Tape {
     public let arena = Arena()
     /// When false, ops record nothing (inference).
     public var isRecording = true
+    /// When set, every op's forward and backward time is accumulated here.
+    public var profiler: OpProfiler?
 
     public init() {}
 

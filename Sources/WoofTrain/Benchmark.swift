@@ -36,6 +36,7 @@ public func peakRSSMiB() -> Double {
 /// Runs real training (`full`, `lora`) or inference (`eval`) steps of ViT-Ti on synthetic
 /// input and reports the median step time. Weights are random: speed does not depend on them.
 public func runBenchmark(mode: String, batch: Int, steps: Int, warmup: Int, threads: Int,
+                         profiler: OpProfiler? = nil,
                          log: (String) -> Void = { _ in }) throws -> BenchmarkResult {
     Parallel.threads = threads
     Parallel.setBLASThreads(threads)
@@ -54,6 +55,7 @@ public func runBenchmark(mode: String, batch: Int, steps: Int, warmup: Int, thre
     let step = GradientStep(model: model)
     var times: [Double] = []
     for i in 0..<(warmup + steps) {
+        step.tape.profiler = i >= warmup ? profiler : nil
         let t0 = DispatchTime.now().uptimeNanoseconds
         images.withUnsafeBufferPointer { p in
             if mode == "eval" { _ = step.logits(images: p.baseAddress!, count: batch) }

@@ -25,6 +25,8 @@ struct Bench: ParsableCommand {
     var warmup: Int = 2
     @Option(help: "Threads for OpenBLAS and the row-parallel kernels (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Flag(help: "Also print time per op kind (forward and backward) and its share, on stderr.")
+    var profile = false
 
     func validate() throws {
         guard ["full", "lora", "eval"].contains(mode) else { throw ValidationError("--mode must be full, lora or eval, not '\(mode)'") }
@@ -34,9 +36,12 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        let result = try runBenchmark(mode: mode, batch: batchSize, steps: steps, warmup: warmup, threads: threads) {
+        let profiler = profile ? OpProfiler() : nil
+        let result = try runBenchmark(mode: mode, batch: batchSize, steps: steps, warmup: warmup, threads: threads,
+                                      profiler: profiler) {
             FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!)
         }
+        if let profiler { FileHandle.standardError.write(profiler.table().data(using: .utf8)!) }
         print(result.jsonLine)
     }
 }

@@ -1,0 +1,61 @@
+import Foundation
+
+/// Wall time per op kind, forward and backward separately (`woof-dist bench --profile`).
+public final class OpProfiler {
+    public private(set) var forward: [String: Double] = [:]
+    public private(set) var backward: [String: Double] = [:]
+    public init() {}
+
+    func add(_ name: String, _ seconds: Double, backward isBackward: Bool) {
+        if isBackward { backward[name, default: 0] += seconds } else { forward[name, default: 0] += seconds }
+    }
+
+    public func reset() { forward = [:]; backward = [:] }
+
+    /// A table of op kinds by time, with each one's share of the total.
+    public func table() -> String {
+        let rows = forward.map { ("\($0.key) fwd", $0.value) } + backward.map { ("\($0.key) bwd", $0.value) }
+        let total = rows.reduce(0) { $0 + $1.1 }
+        var out = String(format: "%-22@ %10@ %7@\n", "op" as NSString, "seconds" as NSString, "share" as NSString)
+        for (name, t) in rows.sorted(by: { $0.1 > $1.1 }) {
+            out += String(format: "%-22@ %10.3f %6.1f%%\n", name as NSString, t, 100 * t / max(total, 1e-12))
+        }
+        return out + String(format: "%-22@ %10.3f\n", "total" as NSString, total)
+    }
+}
+
+/// Times one op when the tape has a profiler; costs a nil check otherwise.
+struct ProfileScope {
+    let profiler: OpProfiler?
+    let name: String
+    let start: UInt64
+    let isBackward: Bool
+    @inline(__always) init(_ tape: Tape, _ name: String, backward: Bool = false) {
+        profiler = tape.profiler
+        self.name = name
+        isBackward = backward
+        start = profiler == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+    }
+    @inline(__always) func end() {
+        guard let profiler else { return }
+        profiler.add(name, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, backward: isBackward)
+    }
+}
+
+extension TapeOp {
+    var name: String {
+        switch self {
+        case .linear: return "linear"
+        case .loraLinear: return "loraLinear"
+        case .layerNorm: return "layerNorm"
+        case .gelu: return "gelu"
+        case .add: return "add"
+        case .softmax: return "softmax"
+        case .attention: return "attention"
+        case .patchEmbed: return "patchEmbed"
+        case .embedTokens: return "embedTokens"
+        case .selectToken: return "selectToken"
+        case .crossEntropy: return "crossEntropy"
+        }
+    }
+}

@@ -1,0 +1,2 @@
+// The data pipeline tests land with the data pipeline.
+import XCTest
