@@ -8,6 +8,8 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 SHARED ?= ../shared
+# Tests read the golden tensors and weights from here.
+export WOOF_SHARED ?= $(abspath $(SHARED))
 BIN := .build/release/woof-dist
 APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libjpeg-dev libpng-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

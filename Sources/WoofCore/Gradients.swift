@@ -11,23 +11,23 @@ extension Tape {
         switch op {
         case let .linear(x, w, b, y):
             let m = x.rows, k = x.lastDim, n = w.shape[0], dy = gradOf(y)
-            if x.requiresGrad { sgemm(false, false, m, k, n, 1, dy, n, w.data, k, 1, gradOf(x), k) }
-            if w.requiresGrad { sgemm(true, false, n, k, m, 1, dy, n, x.data, k, 1, w.grad!, k) }
+            if x.requiresGrad { pgemm(false, false, m, k, n, 1, dy, n, w.data, k, 1, gradOf(x), k) }
+            if w.requiresGrad { pgemm(true, false, n, k, m, 1, dy, n, x.data, k, 1, w.grad!, k) }
             if let b, b.requiresGrad { columnSums(dy, rows: m, width: n, into: b.grad!) }
 
         case let .loraLinear(x, w, b, a, bUp, scale, u, y):
             let m = x.rows, k = x.lastDim, n = w.shape[0], r = a.shape[0], dy = gradOf(y)
             // du = scale · dy B   [m, r]
             let du = arena.floats(m * r)
-            sgemm(false, false, m, r, n, scale, dy, n, bUp.data, r, 0, du, r)
-            if bUp.requiresGrad { sgemm(true, false, n, r, m, scale, dy, n, u, r, 1, bUp.grad!, r) }
-            if a.requiresGrad { sgemm(true, false, r, k, m, 1, du, r, x.data, k, 1, a.grad!, k) }
+            pgemm(false, false, m, r, n, scale, dy, n, bUp.data, r, 0, du, r)
+            if bUp.requiresGrad { pgemm(true, false, n, r, m, scale, dy, n, u, r, 1, bUp.grad!, r) }
+            if a.requiresGrad { pgemm(true, false, r, k, m, 1, du, r, x.data, k, 1, a.grad!, k) }
             if x.requiresGrad {
                 let dx = gradOf(x)
-                sgemm(false, false, m, k, n, 1, dy, n, w.data, k, 1, dx, k)
-                sgemm(false, false, m, k, r, 1, du, r, a.data, k, 1, dx, k)
+                pgemm(false, false, m, k, n, 1, dy, n, w.data, k, 1, dx, k)
+                pgemm(false, false, m, k, r, 1, du, r, a.data, k, 1, dx, k)
             }
-            if w.requiresGrad { sgemm(true, false, n, k, m, 1, dy, n, x.data, k, 1, w.grad!, k) }
+            if w.requiresGrad { pgemm(true, false, n, k, m, 1, dy, n, x.data, k, 1, w.grad!, k) }
             if let b, b.requiresGrad { columnSums(dy, rows: m, width: n, into: b.grad!) }
 
         case let .layerNorm(x, g, b, mean, rstd, y):
@@ -70,8 +70,8 @@ extension Tape {
             Parallel.forRanges(x.count, grain: 16384) { range in
                 for i in range {
                     let v = xp[i]
-                    let cdf = 0.5 * (1 + erff(v * 0.70710678118654752))
-                    let pdf = expf(-0.5 * v * v) * 0.39894228040143268
+                    let cdf = 0.5 * (1 + fastErf(v * 0.70710678118654752))
+                    let pdf = fastExp(-0.5 * v * v) * 0.39894228040143268
                     dx[i] += dy[i] * (cdf + v * pdf)
                 }
             }
@@ -95,18 +95,22 @@ extension Tape {
             let bsz = qkv.shape[0], t = qkv.shape[1], d = qkv.shape[2] / 3, hd = d / heads
             let scale = 1 / Float(hd).squareRoot()
             let dy = gradOf(y), dqkv = gradOf(qkv)
-            let dp = arena.floats(t * t)
-            for b in 0..<bsz {
-                for h in 0..<heads {
+            let workers = Parallel.threads
+            let scratch = arena.floats(workers * t * t)
+            let qp = qkv.data, pp = probs.data
+            Parallel.forChunks(bsz * heads, grain: 1) { w, pairs in
+                let dp = scratch + w * t * t
+                for bh in pairs {
+                    let b = bh / heads, h = bh % heads
                     let off = b * t * 3 * d + h * hd
-                    let q = qkv.data + off, k = q + d, v = q + 2 * d
+                    let q = qp + off, k = q + d, v = q + 2 * d
                     let dq = dqkv + off, dk = dq + d, dv = dq + 2 * d
-                    let p = probs.data + (b * heads + h) * t * t
+                    let p = pp + bh * t * t
                     let dout = dy + b * t * d + h * hd
                     sgemm(false, true, t, t, hd, 1, dout, d, v, 3 * d, 0, dp, t)        // dP = dO Vᵀ
                     sgemm(true, false, t, hd, t, 1, p, t, dout, d, 1, dv, 3 * d)        // dV += Pᵀ dO
-                    Parallel.forRanges(t, grain: 32) { rows in                           // dS = P ⊙ (dP − Σ dP⊙P)
-                        for r in rows { softmaxBackwardRow(p + r * t, dp + r * t, dp + r * t, t, scale: 1, accumulate: false) }
+                    for r in 0..<t {                                                    // dS = P ⊙ (dP − Σ dP⊙P)
+                        softmaxBackwardRow(p + r * t, dp + r * t, dp + r * t, t, scale: 1, accumulate: false)
                     }
                     sgemm(false, false, t, hd, t, scale, dp, t, k, 3 * d, 1, dq, 3 * d) // dQ += s dS K
                     sgemm(true, false, t, hd, t, scale, dp, t, q, 3 * d, 1, dk, 3 * d)  // dK += s dSᵀ Q
@@ -117,11 +121,11 @@ extension Tape {
             let bsz = images.shape[0], c = images.shape[1], hgt = images.shape[2], wid = images.shape[3]
             let d = w.shape[0], gw = wid / patch, n = (hgt / patch) * gw, kk = c * patch * patch
             let dy = gradOf(y)
-            if w.requiresGrad { sgemm(true, false, d, kk, bsz * n, 1, dy, d, cols, kk, 1, w.grad!, kk) }
+            if w.requiresGrad { pgemm(true, false, d, kk, bsz * n, 1, dy, d, cols, kk, 1, w.grad!, kk) }
             if b.requiresGrad { columnSums(dy, rows: bsz * n, width: d, into: b.grad!) }
             if images.requiresGrad {
                 let dcols = arena.floats(bsz * n * kk)
-                sgemm(false, false, bsz * n, kk, d, 1, dy, d, w.data, kk, 0, dcols, kk)
+                pgemm(false, false, bsz * n, kk, d, 1, dy, d, w.data, kk, 0, dcols, kk)
                 let di = gradOf(images)
                 // Patches do not overlap (stride = kernel), so rows scatter to disjoint pixels.
                 Parallel.forRanges(bsz * n, grain: 64) { rows in

@@ -13,7 +13,7 @@ public extension Tape {
         precondition(w.shape == [n, k], "linear: weight \(w.shape) does not take inputs of width \(k)")
         let y = tensor(Array(x.shape.dropLast()) + [n], requiresGrad: x.requiresGrad || w.requiresGrad || (b?.requiresGrad ?? false))
         fillRows(y.data, rows: m, bias: b?.data, width: n)
-        sgemm(false, true, m, n, k, 1, x.data, k, w.data, k, b == nil ? 0 : 1, y.data, n)
+        pgemm(false, true, m, n, k, 1, x.data, k, w.data, k, b == nil ? 0 : 1, y.data, n)
         if y.requiresGrad { record(.linear(x: x, w: w, b: b, y: y)) }
         return y
     }
@@ -27,10 +27,10 @@ public extension Tape {
         let needs = x.requiresGrad || w.requiresGrad || a.requiresGrad || bUp.requiresGrad || (b?.requiresGrad ?? false)
         let y = tensor(Array(x.shape.dropLast()) + [n], requiresGrad: needs)
         fillRows(y.data, rows: m, bias: b?.data, width: n)
-        sgemm(false, true, m, n, k, 1, x.data, k, w.data, k, b == nil ? 0 : 1, y.data, n)
+        pgemm(false, true, m, n, k, 1, x.data, k, w.data, k, b == nil ? 0 : 1, y.data, n)
         let u = arena.floats(m * r)
-        sgemm(false, true, m, r, k, 1, x.data, k, a.data, k, 0, u, r)
-        sgemm(false, true, m, n, r, scale, u, r, bUp.data, r, 1, y.data, n)
+        pgemm(false, true, m, r, k, 1, x.data, k, a.data, k, 0, u, r)
+        pgemm(false, true, m, n, r, scale, u, r, bUp.data, r, 1, y.data, n)
         if y.requiresGrad { record(.loraLinear(x: x, w: w, b: b, a: a, bUp: bUp, scale: scale, u: u, y: y)) }
         return y
     }
@@ -66,7 +66,7 @@ public extension Tape {
         let y = tensor(x.shape, requiresGrad: x.requiresGrad)
         let xp = x.data, yp = y.data
         Parallel.forRanges(x.count, grain: 16384) { range in
-            for i in range { let v = xp[i]; yp[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752)) }
+            for i in range { let v = xp[i]; yp[i] = 0.5 * v * (1 + fastErf(v * 0.70710678118654752)) }
         }
         if y.requiresGrad { record(.gelu(x: x, y: y)) }
         return y
@@ -109,15 +109,17 @@ public extension Tape {
         let scale = 1 / Float(hd).squareRoot()
         let y = tensor([bsz, t, d], requiresGrad: qkv.requiresGrad)
         let probs = tensor([bsz, heads, t, t], requiresGrad: false)
-        for b in 0..<bsz {
-            for h in 0..<heads {
-                let q = qkv.data + b * t * 3 * d + h * hd, k = q + d, v = q + 2 * d
-                let p = probs.data + (b * heads + h) * t * t
+        // One (batch, head) pair per task: its gemms are small, so each runs single-threaded
+        // and the pairs spread over the workers. Heads write disjoint columns of y.
+        let qp = qkv.data, pp = probs.data, yp = y.data
+        Parallel.forRanges(bsz * heads, grain: 1) { pairs in
+            for bh in pairs {
+                let b = bh / heads, h = bh % heads
+                let q = qp + b * t * 3 * d + h * hd, k = q + d, v = q + 2 * d
+                let p = pp + bh * t * t
                 sgemm(false, true, t, t, hd, scale, q, 3 * d, k, 3 * d, 0, p, t)
-                Parallel.forRanges(t, grain: 32) { rows in
-                    for r in rows { softmaxRow(p + r * t, p + r * t, t, scale: 1) }
-                }
-                sgemm(false, false, t, hd, t, 1, p, t, v, 3 * d, 0, y.data + b * t * d + h * hd, d)
+                for r in 0..<t { softmaxRow(p + r * t, p + r * t, t, scale: 1) }
+                sgemm(false, false, t, hd, t, 1, p, t, v, 3 * d, 0, yp + b * t * d + h * hd, d)
             }
         }
         if y.requiresGrad { record(.attention(qkv: qkv, heads: heads, probs: probs, y: y)) }
@@ -149,7 +151,7 @@ public extension Tape {
         }
         let y = tensor([bsz, n, d], requiresGrad: images.requiresGrad || w.requiresGrad || b.requiresGrad)
         fillRows(y.data, rows: bsz * n, bias: b.data, width: d)
-        sgemm(false, true, bsz * n, d, kk, 1, cols, kk, w.data, kk, 1, y.data, d)
+        pgemm(false, true, bsz * n, d, kk, 1, cols, kk, w.data, kk, 1, y.data, d)
         if y.requiresGrad { record(.patchEmbed(images: images, w: w, b: b, cols: cols, patch: patch, y: y)) }
         return y
     }
@@ -199,7 +201,7 @@ public extension Tape {
             var mx = -Float.infinity
             for i in 0..<c { mx = max(mx, lr[i]) }
             var s: Double = 0
-            for i in 0..<c { s += Double(expf(lr[i] - mx)) }
+            for i in 0..<c { s += exp(Double(lr[i] - mx)) }
             let lse = Double(mx) + log(s)
             for i in 0..<c { pr[i] = Float(exp(Double(lr[i]) - lse)) }
             let label = Int(labels[r])
@@ -233,7 +235,7 @@ func softmaxRow(_ src: UnsafeMutablePointer<Float>, _ dst: UnsafeMutablePointer<
     var mx = -Float.infinity
     for i in 0..<n { mx = max(mx, src[i]) }
     var s: Float = 0
-    for i in 0..<n { let e = expf((src[i] - mx) * scale); dst[i] = e; s += e }
+    for i in 0..<n { let e = fastExp((src[i] - mx) * scale); dst[i] = e; s += e }
     let inv = 1 / s
     for i in 0..<n { dst[i] *= inv }
 }

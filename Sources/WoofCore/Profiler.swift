@@ -16,11 +16,12 @@ public final class OpProfiler {
     public func table() -> String {
         let rows = forward.map { ("\($0.key) fwd", $0.value) } + backward.map { ("\($0.key) bwd", $0.value) }
         let total = rows.reduce(0) { $0 + $1.1 }
-        var out = String(format: "%-22@ %10@ %7@\n", "op" as NSString, "seconds" as NSString, "share" as NSString)
+        func pad(_ s: String, _ n: Int) -> String { s + String(repeating: " ", count: max(0, n - s.count)) }
+        var out = pad("op", 20) + "    seconds   share\n"
         for (name, t) in rows.sorted(by: { $0.1 > $1.1 }) {
-            out += String(format: "%-22@ %10.3f %6.1f%%\n", name as NSString, t, 100 * t / max(total, 1e-12))
+            out += pad(name, 20) + String(format: " %10.3f %6.1f%%\n", t, 100 * t / max(total, 1e-12))
         }
-        return out + String(format: "%-22@ %10.3f\n", "total" as NSString, total)
+        return out + pad("total", 20) + String(format: " %10.3f\n", total)
     }
 }
 

@@ -32,7 +32,7 @@ public final class Tape {
     /// When set, every op's forward and backward time is accumulated here.
     public var profiler: OpProfiler?
 
-    public init() {}
+    public init() { _ = Parallel.blasSingleThreaded }
 
     /// A new arena tensor; its gradient is allocated on first use in `backward`.
     public func tensor(_ shape: [Int], requiresGrad: Bool, zeroed: Bool = false) -> Tensor {

@@ -38,8 +38,7 @@ public func peakRSSMiB() -> Double {
 public func runBenchmark(mode: String, batch: Int, steps: Int, warmup: Int, threads: Int,
                          profiler: OpProfiler? = nil,
                          log: (String) -> Void = { _ in }) throws -> BenchmarkResult {
-    Parallel.threads = threads
-    Parallel.setBLASThreads(threads)
+    Parallel.configure(threads: threads)
     let trainMode: TrainMode
     switch mode {
     case "full": trainMode = .full

@@ -120,3 +120,20 @@ final class GradCheckTests: XCTestCase {
         }
     }
 }
+
+final class FastMathTests: XCTestCase {
+    func testFastExpAndErfAgreeWithLibm() {
+        var worstExp: Float = 0, worstErf: Float = 0
+        var x: Float = -90
+        while x < 88 {
+            let e = exp(Double(x))
+            if e > 1e-37 { worstExp = max(worstExp, Float(abs(Double(fastExp(x)) - e) / e)) }
+            if abs(x) < 10 { worstErf = max(worstErf, abs(fastErf(x) - Float(erf(Double(x))))) }
+            x += 0.001953125
+        }
+        XCTAssertLessThan(worstExp, 5e-7, "fastExp worst relative error")
+        XCTAssertLessThan(worstErf, 5e-7, "fastErf worst absolute error")
+        XCTAssertEqual(fastExp(-200), 0)
+        XCTAssertEqual(fastExp(0), 1)
+    }
+}
