@@ -41,18 +41,15 @@ extension Tape {
                 let pg = partial.map { $0 + w * 2 * d }, pb = partial.map { $0 + w * 2 * d + d }
                 for r in rows {
                     let xr = xp + r * d, dyr = dy + r * d, mu = mean[r], rs = rstd[r]
-                    var sumDxhat: Float = 0, sumDxhatXhat: Float = 0
-                    for i in 0..<d {
-                        let xhat = (xr[i] - mu) * rs, dxhat = dyr[i] * gp[i]
-                        sumDxhat += dxhat; sumDxhatXhat += dxhat * xhat
-                        if let pg, let pb { pg[i] += dyr[i] * xhat; pb[i] += dyr[i] }
+                    // Σ dx̂ and Σ dx̂·x̂ with dx̂ = dy⊙g and x̂ = (x − μ)·rstd.
+                    let sumDxhat = rowDot(dyr, gp, d)
+                    let sumDxhatXhat = rs * (rowDot3(dyr, gp, xr, d) - mu * sumDxhat)
+                    if let pg, let pb {
+                        for i in 0..<d { pg[i] += dyr[i] * ((xr[i] - mu) * rs); pb[i] += dyr[i] }
                     }
                     if let dx {
                         let dxr = dx + r * d, m1 = sumDxhat / Float(d), m2 = sumDxhatXhat / Float(d)
-                        for i in 0..<d {
-                            let xhat = (xr[i] - mu) * rs
-                            dxr[i] += rs * (dyr[i] * gp[i] - m1 - xhat * m2)
-                        }
+                        for i in 0..<d { dxr[i] += rs * (dyr[i] * gp[i] - m1 - (xr[i] - mu) * rs * m2) }
                     }
                 }
             }
@@ -201,8 +198,7 @@ extension Tape {
 @inline(__always)
 func softmaxBackwardRow(_ y: UnsafeMutablePointer<Float>, _ dy: UnsafeMutablePointer<Float>,
                         _ dx: UnsafeMutablePointer<Float>, _ n: Int, scale: Float, accumulate: Bool) {
-    var dot: Float = 0
-    for i in 0..<n { dot += dy[i] * y[i] }
+    let dot = rowDot(dy, y, n)
     if accumulate { for i in 0..<n { dx[i] += scale * y[i] * (dy[i] - dot) } }
     else { for i in 0..<n { dx[i] = scale * y[i] * (dy[i] - dot) } }
 }

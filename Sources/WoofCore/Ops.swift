@@ -46,14 +46,11 @@ public extension Tape {
         Parallel.forRanges(m, grain: 64) { rows in
             for r in rows {
                 let xr = xp + r * d, yr = yp + r * d
-                var s: Float = 0
-                for i in 0..<d { s += xr[i] }
-                let mu = s / Float(d)
-                var v: Float = 0
-                for i in 0..<d { let c = xr[i] - mu; v += c * c }
-                let rs = 1 / (v / Float(d) + eps).squareRoot()
+                let mu = rowSum(xr, d) / Float(d)
+                for i in 0..<d { yr[i] = xr[i] - mu }          // centred, reused below
+                let rs = 1 / (rowDot(yr, yr, d) / Float(d) + eps).squareRoot()
                 mean[r] = mu; rstd[r] = rs
-                for i in 0..<d { yr[i] = (xr[i] - mu) * rs * gp[i] + bp[i] }
+                for i in 0..<d { yr[i] = yr[i] * rs * gp[i] + bp[i] }
             }
         }
         if y.requiresGrad { record(.layerNorm(x: x, g: g, b: b, mean: mean, rstd: rstd, y: y)) }
@@ -232,10 +229,8 @@ func fillRows(_ y: UnsafeMutablePointer<Float>, rows: Int, bias: UnsafeMutablePo
 /// Numerically stable softmax of one row (`src` may equal `dst`).
 @inline(__always)
 func softmaxRow(_ src: UnsafeMutablePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int, scale: Float) {
-    var mx = -Float.infinity
-    for i in 0..<n { mx = max(mx, src[i]) }
-    var s: Float = 0
-    for i in 0..<n { let e = fastExp((src[i] - mx) * scale); dst[i] = e; s += e }
-    let inv = 1 / s
+    let mx = rowMax(src, n)
+    for i in 0..<n { dst[i] = fastExp((src[i] - mx) * scale) }
+    let inv = 1 / rowSum(dst, n)
     for i in 0..<n { dst[i] *= inv }
 }
