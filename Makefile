@@ -1,11 +1,14 @@
-# woof-dist — build, test and (as later issues land) the whole LoRA-vs-full study.
-#   make          build and run a short demo (speed of one training step, full and LoRA)
+# woof-dist — build, test and the LoRA-vs-full study.
+#   make          the study: deps, build, data + weights, zero-shot baseline, full FT and
+#                 LoRA (5 epochs each), output/results.md. Every stage resumes/skips.
 #   make test     the test suite (what CI runs)
+#   make demo     one training step of ViT-Ti, full and LoRA, and one forward (images/s)
 #   make deps     install missing Debian packages (root, or sudo)
 #   make build    release build of .build/release/woof-dist
 #   make bench    the speed benchmarks (images/s), full, lora and eval
 
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 SWIFT ?= swift
 SHARED ?= ../shared
 # Tests read the golden tensors and weights from here.
@@ -14,9 +17,52 @@ BIN := .build/release/woof-dist
 APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libjpeg-dev libpng-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all demo deps build test bench clean
+.PHONY: all study demo deps build test bench clean data weights baseline full lora results
 
-all: demo
+all: study
+
+WEIGHTS_FILE := vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors
+WEIGHTS_URL := https://huggingface.co/timm/vit_tiny_patch16_224.augreg_in21k_ft_in1k/resolve/main/model.safetensors
+DATA_URL := https://s3.amazonaws.com/fast-ai-imageclas/imagewoof2-320.tgz
+EPOCHS ?= 5
+TRAIN_FLAGS ?=
+
+study: build data weights baseline full lora results
+	@echo
+	@echo "== done: output/results.md; models in output/full_model and output/lora_model =="
+
+# ImageWoof: download fast.ai's imagewoof2-320 when the network allows, else use ../shared.
+data:
+	@if [ -d data/imagewoof2-320/train ]; then echo "data: data/imagewoof2-320"; \
+	elif mkdir -p data && curl -fsSL --connect-timeout 10 -o data/imagewoof2-320.tgz.part $(DATA_URL) 2>/dev/null; then \
+	  mv data/imagewoof2-320.tgz.part data/imagewoof2-320.tgz && tar -xzf data/imagewoof2-320.tgz -C data && rm data/imagewoof2-320.tgz && echo "data: downloaded data/imagewoof2-320"; \
+	elif [ -d $(SHARED)/data/imagewoof2-256/train ]; then rm -f data/imagewoof2-320.tgz.part; echo "data: no download possible; using the shared copy $(SHARED)/data/imagewoof2-256"; \
+	else echo "data: cannot download $(DATA_URL) and no $(SHARED)/data/imagewoof2-256" >&2; exit 1; fi
+
+# Pretrained weights: timm's hub file when reachable, else ../shared/weights.
+weights:
+	@if [ -f weights/$(WEIGHTS_FILE) ]; then echo "weights: weights/$(WEIGHTS_FILE)"; \
+	elif mkdir -p weights && curl -fsSL --connect-timeout 10 -o weights/$(WEIGHTS_FILE).part $(WEIGHTS_URL) 2>/dev/null; then \
+	  mv weights/$(WEIGHTS_FILE).part weights/$(WEIGHTS_FILE) && echo "weights: downloaded weights/$(WEIGHTS_FILE)"; \
+	elif [ -f $(SHARED)/weights/$(WEIGHTS_FILE) ]; then rm -f weights/$(WEIGHTS_FILE).part; echo "weights: no download possible; using $(SHARED)/weights/$(WEIGHTS_FILE)"; \
+	else echo "weights: cannot download $(WEIGHTS_URL) and no shared copy" >&2; exit 1; fi
+
+baseline: output/baseline/summary.json
+output/baseline/summary.json: | build
+	@mkdir -p output/baseline
+	$(BIN) eval --zero-shot --predictions output/baseline/predictions.csv --summary $@.tmp > output/baseline/eval.txt
+	@mv $@.tmp $@; cat output/baseline/eval.txt
+
+# Training stages: resume a half-finished run, skip a finished one.
+full: output/full_model/summary.json
+lora: output/lora_model/summary.json
+output/%_model/summary.json: | build
+	@mkdir -p output/$*_model
+	$(BIN) train --mode $* --epochs $(EPOCHS) --out output/$*_model $(TRAIN_FLAGS) \
+	  $$([ -f output/$*_model/checkpoint.safetensors ] && echo --resume) 2>&1 | tee -a output/$*_model/train.log
+
+results:
+	$(BIN) results --output output
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \

@@ -33,7 +33,7 @@ let package = Package(
         // ImageFolder dataset, JPEG decode, timm/Pillow-equivalent transforms, loader.
         .target(name: "WoofData", dependencies: ["CJPEG", "WoofCore"], swiftSettings: fast),
         // Training: the gradient step, optimizer schedule, benchmarks.
-        .target(name: "WoofTrain", dependencies: ["WoofCore", "WoofModel"], swiftSettings: fast),
+        .target(name: "WoofTrain", dependencies: ["WoofCore", "WoofModel", "WoofData"], swiftSettings: fast),
         // The command-line interface: parses and calls.
         .executableTarget(name: "woof-dist", dependencies: [
             "WoofCore", "WoofModel", "WoofData", "WoofTrain",
@@ -43,6 +43,7 @@ let package = Package(
         .testTarget(name: "WoofCoreTests", dependencies: ["WoofCore"]),
         .testTarget(name: "WoofModelTests", dependencies: ["WoofModel"]),
         .testTarget(name: "WoofDataTests", dependencies: ["WoofData", "WoofModel"]),
+        .testTarget(name: "WoofTrainTests", dependencies: ["WoofTrain"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -79,15 +79,23 @@ extension VisionTransformer {
         }
     }
 
-    /// The model as a timm state_dict (LoRA folded into the base weights when present).
+    /// The model as a timm state_dict, LoRA folded into copies of the base weights
+    /// (`W0 + (α/r)·BA`); the model itself is left untouched, bit for bit.
     public func timmStateDict() -> [String: NamedTensor] {
-        let wasMerged = isMerged
-        mergeAdapters()
         var out: [String: NamedTensor] = [:]
         for e in params.entries where !e.name.contains("lora_") {
             out[e.name] = NamedTensor(shape: e.shape, data: params[e.name].array)
         }
-        if !wasMerged { unmergeAdapters() }
+        guard !isMerged else { return out }
+        for blk in blocks {
+            for l in [blk.qkv, blk.proj, blk.fc1, blk.fc2] {
+                guard let a = l.loraA, let b = l.loraB else { continue }
+                let key = l.name + ".weight", outDim = l.weight.shape[0], inDim = l.weight.shape[1], r = a.shape[0]
+                var w = out[key]!.data
+                w.withUnsafeMutableBufferPointer { sgemm(false, false, outDim, inDim, r, l.scale, b.data, r, a.data, inDim, 1, $0.baseAddress!, inDim) }
+                out[key] = NamedTensor(shape: l.weight.shape, data: w)
+            }
+        }
         return out
     }
 }

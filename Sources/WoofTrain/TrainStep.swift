@@ -15,8 +15,10 @@ public struct GradientStep {
         self.model = model; self.labelSmoothing = labelSmoothing
     }
 
-    /// `images` holds `labels.count` images of [C, H, W] each, normalised.
-    public func callAsFunction(images: UnsafePointer<Float>, labels: [Int32]) -> Float {
+    /// `images` holds `labels.count` images of [C, H, W] each, normalised. Returns the mean
+    /// loss and how many images the model (before the update) classified correctly.
+    @discardableResult
+    public func callAsFunction(images: UnsafePointer<Float>, labels: [Int32]) -> (loss: Float, correct: Int) {
         let c = model.config
         tape.reset()
         tape.isRecording = true
@@ -24,8 +26,16 @@ public struct GradientStep {
         let x = tape.input(images, shape: [labels.count, c.inChans, c.imgSize, c.imgSize])
         let logits = model(tape, x)
         let loss = tape.crossEntropy(logits, labels: labels, smoothing: labelSmoothing)
+        var correct = 0
+        let nc = logits.lastDim
+        for i in 0..<labels.count {
+            let row = logits.data + i * nc
+            var best = 0
+            for j in 1..<nc where row[j] > row[best] { best = j }
+            if best == Int(labels[i]) { correct += 1 }
+        }
         tape.backward(loss)
-        return loss.data[0]
+        return (loss.data[0], correct)
     }
 
     /// Forward only; returns logits [B, classes] copied out of the arena.

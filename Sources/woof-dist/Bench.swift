@@ -3,14 +3,6 @@ import Foundation
 import WoofCore
 import WoofTrain
 
-@main
-struct WoofDist: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "woof-dist",
-        abstract: "Fine-tune a pretrained ViT-Ti/16 on ImageWoof: full fine-tuning vs LoRA, data-parallel over MPI.",
-        subcommands: [Bench.self])
-}
-
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time real steps on synthetic input and print one JSON line (images/s, GFLOP/s, peak RSS).")
@@ -23,7 +15,7 @@ struct Bench: ParsableCommand {
     var steps: Int = 10
     @Option(help: "Untimed steps first.")
     var warmup: Int = 2
-    @Option(help: "Threads for OpenBLAS and the row-parallel kernels (default: all cores).")
+    @Option(help: "Compute threads (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Flag(help: "Also print time per op kind (forward and backward) and its share, on stderr.")
     var profile = false
@@ -36,12 +28,12 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        let profiler = profile ? OpProfiler() : nil
-        let result = try runBenchmark(mode: mode, batch: batchSize, steps: steps, warmup: warmup, threads: threads,
-                                      profiler: profiler) {
-            FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!)
+        try reportingErrors {
+            let profiler = profile ? OpProfiler() : nil
+            let result = try runBenchmark(mode: mode, batch: batchSize, steps: steps, warmup: warmup, threads: threads,
+                                          profiler: profiler, log: logLine)
+            if let profiler { logLine(profiler.table()) }
+            print(result.jsonLine)
         }
-        if let profiler { FileHandle.standardError.write(profiler.table().data(using: .utf8)!) }
-        print(result.jsonLine)
     }
 }

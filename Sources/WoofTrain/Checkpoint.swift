@@ -1,0 +1,65 @@
+import Foundation
+import WoofCore
+import WoofModel
+
+/// Where a run stands: enough to continue it exactly.
+public struct TrainState: Codable, Equatable {
+    public var step = 0            // optimizer steps taken
+    public var epoch = 0           // current epoch (0-based)
+    public var batchInEpoch = 0    // batches of `epoch` already taken
+    public var lossSum = 0.0       // running sums of the current epoch
+    public var correct = 0
+    public var seen = 0
+    public var epochSeconds = 0.0  // wall time spent in the current epoch so far
+    public var trainSeconds = 0.0  // wall time spent training, all epochs
+    public var skippedImages = 0
+    public init() {}
+}
+
+/// `checkpoint.safetensors`: the trainable parameters, AdamW's moments, and (in the
+/// metadata) the optimizer step, the position in the data order and the run's config.
+/// Data order and augmentation derive from (seed, epoch, index), so no RNG state is needed.
+public enum Checkpoint {
+    public static func save(to path: String, model: VisionTransformer, optimizer: AdamW,
+                            state: TrainState, config: TrainConfig) throws {
+        let p = model.params, n = p.trainableCount
+        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
+        let tensors: [String: NamedTensor] = [
+            "trainable": NamedTensor(shape: [n], data: Array(UnsafeBufferPointer(start: p.values, count: n))),
+            "adamw.m": NamedTensor(shape: [n], data: Array(UnsafeBufferPointer(start: optimizer.m, count: n))),
+            "adamw.v": NamedTensor(shape: [n], data: Array(UnsafeBufferPointer(start: optimizer.v, count: n))),
+        ]
+        let meta = [
+            "format": "woof-dist checkpoint 1",
+            "state": String(data: try enc.encode(state), encoding: .utf8)!,
+            "config": String(data: try enc.encode(config), encoding: .utf8)!,
+            "adamw_step": String(optimizer.step),
+            "trainable_names": p.trainableNames.joined(separator: ","),
+        ]
+        try SafeTensorsFile.write(tensors, metadata: meta, to: path)
+    }
+
+    /// Loads a checkpoint into `model` and `optimizer`; the trainable layout must match.
+    public static func load(from path: String, model: VisionTransformer, optimizer: AdamW) throws -> (TrainState, TrainConfig) {
+        let f = try SafeTensorsFile(path: path)
+        let p = model.params, n = p.trainableCount
+        guard f.metadata["format"] == "woof-dist checkpoint 1",
+              let stateJSON = f.metadata["state"], let configJSON = f.metadata["config"],
+              let adamStep = f.metadata["adamw_step"].flatMap(Int.init) else {
+            throw TrainError.checkpoint("\(path): not a woof-dist checkpoint (metadata missing)")
+        }
+        guard f.metadata["trainable_names"] == p.trainableNames.joined(separator: ",") else {
+            throw TrainError.checkpoint("\(path): its trainable parameters differ from this model's (different --mode or LoRA settings?)")
+        }
+        let values = try f.tensor("trainable"), m = try f.tensor("adamw.m"), v = try f.tensor("adamw.v")
+        guard values.count == n, m.count == n, v.count == n else {
+            throw TrainError.checkpoint("\(path): holds \(values.count) trainable values, the model has \(n)")
+        }
+        let dec = JSONDecoder()
+        let state = try dec.decode(TrainState.self, from: Data(stateJSON.utf8))
+        let config = try dec.decode(TrainConfig.self, from: Data(configJSON.utf8))
+        values.data.withUnsafeBufferPointer { p.values.update(from: $0.baseAddress!, count: n) }
+        optimizer.restore(step: adamStep, m: m.data, v: v.data)
+        return (state, config)
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import WoofCore
+import WoofModel
+import WoofData
+
+/// The pretrained weights file: `--weights FILE`, else `$WOOF_WEIGHTS`, else
+/// `weights/model.safetensors` (downloaded by `make weights`), else the shared copy.
+public func resolveWeights(explicit: String?) -> String {
+    if let e = explicit, !e.isEmpty { return e }
+    if let e = ProcessInfo.processInfo.environment["WOOF_WEIGHTS"], !e.isEmpty { return e }
+    let local = "weights/vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors"
+    if FileManager.default.fileExists(atPath: local) { return local }
+    return "../shared/weights/vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors"
+}
+
+/// Builds the pretrained ViT-Ti for fine-tuning: timm weights, fresh 10-class head from `seed`.
+public func pretrainedForFineTuning(weights: String, mode: TrainMode, classes: Int, seed: UInt64) throws -> VisionTransformer {
+    let model = try VisionTransformer(config: .vitTiny(numClasses: classes), mode: mode, seed: seed)
+    try model.loadWeights(path: weights, replaceHead: true)
+    model.reinitializeHead(seed: seed)
+    return model
+}
+
+/// Loads a model for evaluation: a timm file of any class count (1000 or 10), ViT-Ti shaped.
+public func modelForEvaluation(weights: String) throws -> VisionTransformer {
+    let file = try SafeTensorsFile(path: weights)
+    guard let head = file["head.weight"], head.shape.count == 2 else {
+        throw ModelError.weights(path: weights, problems: ["no 2-D 'head.weight': not a timm ViT classifier"])
+    }
+    let model = try VisionTransformer(config: .vitTiny(numClasses: head.shape[0]), mode: .frozen)
+    try model.loadWeights(file)
+    return model
+}
+
+/// `woof-dist train`: resolves data and weights, builds the model and loaders, trains.
+public func runTraining(_ config: TrainConfig, resume: Bool, log: @escaping (String) -> Void) throws {
+    try config.validate()
+    Parallel.configure(threads: config.threads)
+    let root = resolveDataRoot(explicit: config.data.isEmpty ? nil : config.data)
+    var cfg = config
+    cfg.data = root.path
+    cfg.weights = resolveWeights(explicit: config.weights.isEmpty ? nil : config.weights)
+    cfg.out = config.out.isEmpty ? "output/\(config.mode)_model" : config.out
+    var trainSet = try ImageFolder(root: root.path, split: "train")
+    var valSet = try ImageFolder(root: root.path, split: "val")
+    if let l = cfg.limit { trainSet = trainSet.limited(to: l) }
+    if let l = cfg.evalLimit { valSet = valSet.limited(to: l) }
+    log("data: \(root.path) (from \(root.source.rawValue)): \(trainSet.count) train, \(valSet.count) val images, \(trainSet.classes.count) classes")
+    guard FileManager.default.isReadableFile(atPath: cfg.weights) else {
+        throw TrainError.invalidOption("\(cfg.weights): weights file not found or unreadable (use --weights FILE or run `make weights`)")
+    }
+    let model = try pretrainedForFineTuning(weights: cfg.weights, mode: cfg.trainMode, classes: trainSet.classes.count, seed: cfg.seed)
+    log("model: ViT-Ti/16 from \(cfg.weights), \(cfg.mode) fine-tuning, \(model.params.trainableCount) trainable of \(model.params.count) parameters")
+
+    let checkpoint = cfg.out + "/checkpoint.safetensors"
+    if !resume && FileManager.default.fileExists(atPath: checkpoint) {
+        throw TrainError.invalidOption("\(cfg.out) already holds a run (checkpoint.safetensors): pass --resume to continue it, or choose another --out")
+    }
+    try FileManager.default.createDirectory(atPath: cfg.out, withIntermediateDirectories: true)
+    guard FileManager.default.isWritableFile(atPath: cfg.out) else {
+        throw TrainError.io("\(cfg.out): output directory is not writable")
+    }
+    let trainLoader = BatchLoader(dataset: trainSet, batchSize: cfg.batchSize, mode: .train(seed: cfg.seed),
+                                  workers: cfg.loaderWorkers, prefetch: 2, warn: log)
+    let valLoader = BatchLoader(dataset: valSet, batchSize: cfg.batchSize, mode: .eval, workers: cfg.loaderWorkers, prefetch: 2)
+    let trainer = Trainer(config: cfg, model: model, train: trainLoader, classNames: trainSet.classes,
+                          validate: {
+                              let p = Progress("  val", total: valSet.count)
+                              return try evaluate(model: model, loader: valLoader, progress: p)
+                          }, outDir: cfg.out)
+    trainer.log = log
+    if resume, try !trainer.resume() { log("--resume: no checkpoint in \(cfg.out), starting from the beginning") }
+    log("training: \(cfg.epochs) epochs × \(trainLoader.batchesPerEpoch) steps of \(cfg.batchSize), lr \(cfg.learningRate), warm-up \(cfg.warmup), weight decay \(cfg.weightDecay)")
+    try trainer.run()
+    log("done: \(cfg.out)/model.safetensors, metrics.jsonl, summary.json")
+}

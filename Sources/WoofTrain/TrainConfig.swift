@@ -1,0 +1,80 @@
+import Foundation
+import WoofModel
+
+/// Everything that defines a training run (recorded in summary.json and the checkpoint).
+public struct TrainConfig: Codable, Equatable {
+    public var mode: String = "full"                 // full | lora
+    public var epochs: Int = 5
+    public var batchSize: Int = 32                   // global batch
+    public var lr: Double? = nil                     // default: 1e-4 full, 1e-3 LoRA
+    public var weightDecay: Double = 0.05
+    public var warmup: Double = 0.05                 // fraction of all steps
+    public var loraRank: Int = 8
+    public var loraAlpha: Double = 16
+    public var loraTargets: [String] = LoRAConfig.allTargets
+    public var labelSmoothing: Double = 0
+    public var seed: UInt64 = 0
+    public var limit: Int? = nil                     // first N training images (sorted path order)
+    public var evalLimit: Int? = nil                 // first N validation images
+    public var checkpointEvery: Int = 0              // steps; 0 = at epoch ends only
+    public var data: String = ""
+    public var weights: String = ""
+    public var out: String = ""
+    public var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    public var loaderWorkers: Int = 2
+
+    public init() {}
+
+    public var learningRate: Double { lr ?? (mode == "lora" ? 1e-3 : 1e-4) }
+
+    public var trainMode: TrainMode {
+        mode == "lora" ? .lora(LoRAConfig(rank: loraRank, alpha: Float(loraAlpha), targets: loraTargets)) : .full
+    }
+
+    /// Rejects nonsense before any work starts; messages name the option.
+    public func validate() throws {
+        func bad(_ s: String) -> TrainError { .invalidOption(s) }
+        guard mode == "full" || mode == "lora" else { throw bad("--mode must be full or lora, not '\(mode)'") }
+        guard epochs > 0 else { throw bad("--epochs must be a positive integer") }
+        guard batchSize > 0 else { throw bad("--batch-size must be a positive integer") }
+        guard learningRate > 0, learningRate.isFinite else { throw bad("--lr must be positive") }
+        guard weightDecay >= 0, weightDecay.isFinite else { throw bad("--weight-decay must be ≥ 0") }
+        guard warmup >= 0, warmup < 1 else { throw bad("--warmup is a fraction of the steps in [0, 1)") }
+        guard labelSmoothing >= 0, labelSmoothing < 1 else { throw bad("--label-smoothing must be in [0, 1)") }
+        guard threads > 0 else { throw bad("--threads must be positive") }
+        guard checkpointEvery >= 0 else { throw bad("--checkpoint-every must be ≥ 0") }
+        if let l = limit, l <= 0 { throw bad("--limit must be positive") }
+        if let l = evalLimit, l <= 0 { throw bad("--eval-limit must be positive") }
+        if mode == "lora" {
+            do { try LoRAConfig(rank: loraRank, alpha: Float(loraAlpha), targets: loraTargets).validate() }
+            catch { throw bad("\(error)".replacingOccurrences(of: "invalid model configuration: ", with: "")) }
+        }
+    }
+
+    /// Learning rate at optimizer step `step` (0-based) of `total`: linear warm-up over the
+    /// first `warmup` fraction, then cosine decay to 0.
+    public func learningRate(step: Int, total: Int) -> Float {
+        let base = learningRate
+        let warm = Int((warmup * Double(total)).rounded())
+        if step < warm { return Float(base * Double(step + 1) / Double(warm)) }
+        let span = max(1, total - warm)
+        let progress = min(1, Double(step - warm) / Double(span))
+        return Float(base * 0.5 * (1 + cos(Double.pi * progress)))
+    }
+}
+
+public enum TrainError: Error, CustomStringConvertible {
+    case invalidOption(String)
+    case nonFinite(String)
+    case checkpoint(String)
+    case io(String)
+
+    public var description: String {
+        switch self {
+        case .invalidOption(let s): return s
+        case .nonFinite(let s): return s
+        case .checkpoint(let s): return s
+        case .io(let s): return s
+        }
+    }
+}

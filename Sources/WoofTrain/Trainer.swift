@@ -1,0 +1,248 @@
+import Foundation
+import WoofCore
+import WoofModel
+import WoofData
+
+/// Anything that yields training batches for an epoch (the real loader, or an in-memory
+/// set in tests).
+public protocol BatchSource: AnyObject {
+    var batchesPerEpoch: Int { get }
+    var skippedImages: Int { get }
+    /// Starts `epoch` at batch `fromBatch` (a resumed run skips what it already did).
+    func startEpoch(_ epoch: Int, fromBatch: Int)
+    /// The next batch of the epoch (memory valid until the following call), nil at its end.
+    func nextBatch() throws -> (images: UnsafeMutablePointer<Float>, labels: [Int32])?
+}
+
+extension BatchLoader: BatchSource {
+    public func nextBatch() throws -> (images: UnsafeMutablePointer<Float>, labels: [Int32])? {
+        guard let b = try next() else { return nil }
+        return (b.images, Array(b.labels))
+    }
+}
+
+/// One epoch's line of `metrics.jsonl`.
+public struct EpochMetrics: Codable {
+    public var epoch: Int
+    public var step: Int
+    public var trainLoss: Double
+    public var trainAccuracy: Double
+    public var valTop1: Double?
+    public var valPerClass: [Double]?
+    public var epochSeconds: Double
+    public var trainImagesPerSecond: Double
+    public var lr: Double
+    public var peakRSSMiB: Double
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, step, lr
+        case trainLoss = "train_loss", trainAccuracy = "train_acc", valTop1 = "val_top1", valPerClass = "val_per_class"
+        case epochSeconds = "epoch_seconds", trainImagesPerSecond = "train_img_per_s", peakRSSMiB = "peak_rss_mib"
+    }
+}
+
+/// The training loop: epochs of (gradient step → AdamW with warm-up + cosine schedule),
+/// evaluation after each epoch, atomic checkpoints, exact resume, and the run's files.
+public final class Trainer {
+    public let config: TrainConfig
+    public let model: VisionTransformer
+    public let optimizer: AdamW
+    public let step: GradientStep
+    let train: BatchSource
+    let validate: (() throws -> EvalResult)?
+    public let outDir: String
+    public var log: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
+    public var showProgress = true
+    /// Called after every optimizer step (tests use it to simulate a crash).
+    public var afterStep: ((TrainState) throws -> Void)?
+    public private(set) var state = TrainState()
+    public private(set) var history: [EpochMetrics] = []
+    var classNames: [String] = []
+
+    public var checkpointPath: String { outDir + "/checkpoint.safetensors" }
+    public var totalSteps: Int { train.batchesPerEpoch * config.epochs }
+
+    public init(config: TrainConfig, model: VisionTransformer, train: BatchSource, classNames: [String],
+                validate: (() throws -> EvalResult)?, outDir: String) {
+        self.config = config
+        self.model = model
+        self.train = train
+        self.validate = validate
+        self.outDir = outDir
+        self.classNames = classNames
+        optimizer = AdamW(count: model.params.trainableCount, weightDecay: Float(config.weightDecay))
+        step = GradientStep(model: model, labelSmoothing: Float(config.labelSmoothing))
+    }
+
+    /// Continues from `checkpoint.safetensors` in the output directory. The run's settings
+    /// must be those the checkpoint was made with (output dir, threads and data path aside).
+    public func resume() throws -> Bool {
+        guard FileManager.default.fileExists(atPath: checkpointPath) else { return false }
+        let (s, saved) = try Checkpoint.load(from: checkpointPath, model: model, optimizer: optimizer)
+        var a = saved, b = config
+        for c in [\TrainConfig.out, \TrainConfig.data, \TrainConfig.weights] { a[keyPath: c] = ""; b[keyPath: c] = "" }
+        a.threads = 0; b.threads = 0; a.loaderWorkers = 0; b.loaderWorkers = 0; a.epochs = 0; b.epochs = 0
+        guard a == b else {
+            throw TrainError.checkpoint("\(checkpointPath) was made with different settings; run without --resume into a new --out, or repeat the original options")
+        }
+        state = s
+        history = loadHistory().filter { $0.epoch < s.epoch }
+        log("resuming from \(checkpointPath): epoch \(s.epoch + 1), batch \(s.batchInEpoch), step \(s.step)")
+        return true
+    }
+
+    func loadHistory() -> [EpochMetrics] {
+        guard let text = try? String(contentsOfFile: outDir + "/metrics.jsonl", encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(EpochMetrics.self, from: Data($0.utf8)) }
+    }
+
+    public func saveCheckpoint() throws {
+        try Checkpoint.save(to: checkpointPath, model: model, optimizer: optimizer, state: state, config: config)
+    }
+
+    /// Trains to the end of `config.epochs`, writing metrics, checkpoints and the model.
+    public func run() throws {
+        try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+        let perEpoch = train.batchesPerEpoch
+        guard perEpoch > 0 else { throw TrainError.invalidOption("the training set has fewer images than one batch of \(config.batchSize)") }
+        let total = totalSteps
+        let p = model.params
+        while state.epoch < config.epochs {
+            let epoch = state.epoch
+            // Resuming mid-epoch: the order is a function of (seed, epoch), so skip what was done.
+            train.startEpoch(epoch, fromBatch: state.batchInEpoch)
+            let progress = Progress("epoch \(epoch + 1)/\(config.epochs)", total: perEpoch * config.batchSize)
+            progress.enabled = showProgress
+            progress.advance(by: 0)
+            var lr: Float = 0
+            while state.batchInEpoch < perEpoch {
+                let t0 = Date()
+                guard let batch = try train.nextBatch() else { break }
+                let (loss, correct) = step(images: batch.images, labels: batch.labels)
+                guard loss.isFinite else {
+                    throw TrainError.nonFinite("non-finite loss (\(loss)) at step \(state.step + 1) (epoch \(epoch + 1), batch \(state.batchInEpoch + 1)); \(nonFiniteGradients()) the last good checkpoint is \(checkpointPath)")
+                }
+                if let bad = firstNonFiniteGradient() {
+                    throw TrainError.nonFinite("non-finite gradient in '\(bad)' at step \(state.step + 1) (epoch \(epoch + 1), batch \(state.batchInEpoch + 1)); the last good checkpoint is \(checkpointPath)")
+                }
+                lr = config.learningRate(step: state.step, total: total)
+                optimizer.update(p, lr: lr)
+                state.step += 1
+                state.batchInEpoch += 1
+                state.lossSum += Double(loss) * Double(batch.labels.count)
+                state.correct += correct
+                state.seen += batch.labels.count
+                let dt = Date().timeIntervalSince(t0)
+                state.epochSeconds += dt
+                state.trainSeconds += dt
+                progress.status = String(format: "loss %.4f lr %.2e", state.lossSum / Double(max(state.seen, 1)), lr)
+                progress.advance(by: batch.labels.count)
+                if config.checkpointEvery > 0 && state.step % config.checkpointEvery == 0 && state.batchInEpoch < perEpoch {
+                    try saveCheckpoint()
+                }
+                try afterStep?(state)
+            }
+            progress.finish()
+            state.skippedImages = train.skippedImages
+            // Evaluate, record, and checkpoint the finished epoch.
+            let val = try validate?()
+            let m = EpochMetrics(epoch: epoch, step: state.step, trainLoss: state.lossSum / Double(max(state.seen, 1)),
+                                 trainAccuracy: Double(state.correct) / Double(max(state.seen, 1)),
+                                 valTop1: val?.top1, valPerClass: val?.perClass, epochSeconds: state.epochSeconds,
+                                 trainImagesPerSecond: Double(state.seen) / max(state.epochSeconds, 1e-9),
+                                 lr: Double(lr), peakRSSMiB: peakRSSMiB())
+            history.append(m)
+            log(String(format: "epoch %d/%d: train loss %.4f acc %.2f%%", epoch + 1, config.epochs, m.trainLoss, 100 * m.trainAccuracy)
+                + (val.map { String(format: ", val top-1 %.2f%%", 100 * $0.top1) } ?? "")
+                + String(format: ", %.1f img/s, %@", m.trainImagesPerSecond, Progress.clock(m.epochSeconds)))
+            try writeHistory()
+            state.epoch += 1
+            state.batchInEpoch = 0; state.lossSum = 0; state.correct = 0; state.seen = 0; state.epochSeconds = 0
+            try saveCheckpoint()
+            try exportModel()
+        }
+        try writeSummary()
+    }
+
+    func firstNonFiniteGradient() -> String? {
+        let g = model.params.grads
+        var sum: Float = 0
+        for i in 0..<model.params.trainableCount { sum += g[i] * 0 }
+        if sum.isFinite { return nil }   // 0·x is NaN exactly when some x is NaN or ±inf
+        for e in model.params.entries where e.trainable {
+            for i in 0..<e.count where !g[e.offset + i].isFinite { return e.name }
+        }
+        return nil
+    }
+
+    func nonFiniteGradients() -> String {
+        firstNonFiniteGradient().map { "first non-finite gradient in '\($0)';" } ?? ""
+    }
+
+    func writeHistory() throws {
+        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
+        let lines = try history.map { String(data: try enc.encode($0), encoding: .utf8)! }
+        try AtomicFile.write(Data((lines.joined(separator: "\n") + "\n").utf8), to: outDir + "/metrics.jsonl")
+    }
+
+    /// `model.safetensors` + `config.json`, and for LoRA the peft adapter under `adapter/`.
+    public func exportModel() throws {
+        try Export.timmModel(model, to: outDir, classNames: classNames)
+        if case .lora(let l) = model.mode { try Export.peftAdapter(model, lora: l, to: outDir + "/adapter") }
+    }
+
+    func writeSummary() throws {
+        let last = history.last
+        let best = history.compactMap(\.valTop1).max()
+        let images = state.step * config.batchSize
+        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
+        let configObject = try JSONSerialization.jsonObject(with: try enc.encode(config))
+        var summary: [String: Any] = [
+            "mode": config.mode,
+            "trainable_params": model.params.trainableCount,
+            "total_params": model.params.count - (model.params.entries.filter { $0.name.contains("lora_") }.reduce(0) { $0 + $1.count }),
+            "adapter_params": model.params.entries.filter { $0.name.contains("lora_") }.reduce(0) { $0 + $1.count },
+            "epochs": history.count,
+            "steps": state.step,
+            "train_seconds": state.trainSeconds,
+            "train_img_per_s": Double(images) / max(state.trainSeconds, 1e-9),
+            "peak_rss_mib": peakRSSMiB(),
+            "skipped_images": state.skippedImages,
+            "config": configObject,
+            "learning_rate": config.learningRate,
+            "machine": Machine.describe(),
+            "git_commit": Machine.gitCommit() ?? NSNull(),
+        ]
+        if let v = last?.valTop1 { summary["final_val_top1"] = v }
+        if let v = last?.valPerClass { summary["final_val_per_class"] = v }
+        if let b = best { summary["best_val_top1"] = b }
+        try Export.writeJSON(summary, to: outDir + "/summary.json")
+    }
+}
+
+/// Facts about the machine for summaries.
+public enum Machine {
+    public static func cpuModel() -> String {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown" }
+        for line in text.split(separator: "\n") where line.hasPrefix("model name") {
+            return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
+        }
+        return "unknown"
+    }
+
+    public static func describe() -> [String: Any] {
+        ["cpu": cpuModel(), "cores": ProcessInfo.processInfo.activeProcessorCount,
+         "memory_gib": Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824]
+    }
+
+    public static func gitCommit() -> String? {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["git", "rev-parse", "HEAD"]
+        let pipe = Pipe(); p.standardOutput = pipe; p.standardError = FileHandle.nullDevice
+        do { try p.run() } catch { return nil }
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { return nil }
+        return String(data: pipe.fileHandleForReading.readDataToEndOfFile(), encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

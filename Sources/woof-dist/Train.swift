@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import WoofModel
+import WoofTrain
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fine-tune ViT-Ti/16 on ImageWoof (full or LoRA); the default command.")
+
+    @Option(help: "full: every weight trains; lora: low-rank adapters + head, the rest frozen.")
+    var mode: String = "full"
+    @Option(help: "Passes over the training set.")
+    var epochs: Int = 5
+    @Option(help: "Global batch size (images per optimizer step).")
+    var batchSize: Int = 32
+    @Option(help: "Peak learning rate (default 1e-4 for full, 1e-3 for LoRA).")
+    var lr: Double?
+    @Option(help: "AdamW decoupled weight decay, on weight matrices only.")
+    var weightDecay: Double = 0.05
+    @Option(help: "Fraction of all steps spent in linear warm-up before the cosine decay.")
+    var warmup: Double = 0.05
+    @Option(help: "LoRA rank r.")
+    var loraRank: Int = 8
+    @Option(help: "LoRA alpha (the update is scaled by alpha/r).")
+    var loraAlpha: Double = 16
+    @Option(help: "Comma-separated layers that get LoRA adapters, from qkv, proj, fc1, fc2.")
+    var loraTargets: String = "qkv,proj,fc1,fc2"
+    @Option(help: "Label smoothing of the cross-entropy.")
+    var labelSmoothing: Double = 0
+    @Option(help: "Data root with train/ and val/ (default: $WOOF_DATA, data/imagewoof2-320, ../shared/data/imagewoof2-256).")
+    var data: String?
+    @Option(help: "Pretrained timm weights (default: $WOOF_WEIGHTS, weights/…, ../shared/weights/…).")
+    var weights: String?
+    @Option(help: "Output directory (default output/full_model or output/lora_model).")
+    var out: String?
+    @Option(help: "Seed of the head initialisation, data order and augmentation.")
+    var seed: UInt64 = 0
+    @Option(help: "Train on the first N training images only (sorted path order).")
+    var limit: Int?
+    @Option(help: "Evaluate on the first N validation images only.")
+    var evalLimit: Int?
+    @Option(help: "Also checkpoint every N optimizer steps (0: at epoch ends only).")
+    var checkpointEvery: Int = 0
+    @Option(help: "Compute threads (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Background threads decoding images.")
+    var loaderWorkers: Int = 2
+    @Flag(help: "Continue the run in --out from its checkpoint.")
+    var resume = false
+
+    func config() -> TrainConfig {
+        var c = TrainConfig()
+        c.mode = mode; c.epochs = epochs; c.batchSize = batchSize; c.lr = lr; c.weightDecay = weightDecay
+        c.warmup = warmup; c.loraRank = loraRank; c.loraAlpha = loraAlpha
+        c.loraTargets = loraTargets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        c.labelSmoothing = labelSmoothing; c.data = data ?? ""; c.weights = weights ?? ""; c.out = out ?? ""
+        c.seed = seed; c.limit = limit; c.evalLimit = evalLimit; c.checkpointEvery = checkpointEvery
+        c.threads = threads; c.loaderWorkers = loaderWorkers
+        return c
+    }
+
+    func validate() throws {
+        do { try config().validate() } catch { throw ValidationError("\(error)") }
+        guard loaderWorkers > 0 else { throw ValidationError("--loader-workers must be positive") }
+    }
+
+    func run() throws {
+        try reportingErrors { try runTraining(config(), resume: resume, log: logLine) }
+    }
+}

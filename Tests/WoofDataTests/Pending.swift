@@ -1,2 +1,0 @@
-// The data pipeline tests land with the data pipeline.
-import XCTest

@@ -1,0 +1,225 @@
+import XCTest
+import WoofCore
+import WoofModel
+@testable import WoofTrain
+
+func sharedPath(_ rel: String) -> String {
+    if let env = ProcessInfo.processInfo.environment["WOOF_SHARED"] { return env + "/" + rel }
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    return root.deletingLastPathComponent().appendingPathComponent("shared").appendingPathComponent(rel).path
+}
+
+func relativeError(_ a: [Float], _ b: [Float]) -> Double {
+    var num = 0.0, den = 0.0
+    for i in 0..<a.count { let d = Double(a[i]) - Double(b[i]); num += d * d; den += Double(b[i]) * Double(b[i]) }
+    return num.squareRoot() / max(den.squareRoot(), 1e-30)
+}
+
+let tinyConfig = ViTConfig(imgSize: 32, patchSize: 8, embedDim: 48, depth: 2, numHeads: 3, numClasses: 10)
+
+/// A fixed in-memory training set whose order is a function of (seed, epoch), like the loader's.
+final class MemorySource: BatchSource {
+    let images: [Float], labels: [Int32], batch: Int, perImage: Int, seed: UInt64
+    var order: [Int] = [], cursor = 0
+    let buffer: UnsafeMutablePointer<Float>
+    init(count: Int, batch: Int, seed: UInt64 = 3) {
+        var rng = SeededRNG(seed: 99)
+        perImage = 3 * 32 * 32
+        // Class-dependent means make the task learnable.
+        var imgs: [Float] = [], labs: [Int32] = []
+        for i in 0..<count {
+            let label = Int32(i % 10); labs.append(label)
+            for c in 0..<perImage { imgs.append(rng.normal() * 0.5 + (c % 10 == Int(label) ? 1 : 0)) }
+        }
+        images = imgs; labels = labs; self.batch = batch; self.seed = seed
+        buffer = .allocate(capacity: batch * perImage)
+    }
+    deinit { buffer.deallocate() }
+    var batchesPerEpoch: Int { labels.count / batch }
+    var skippedImages: Int { 0 }
+    func startEpoch(_ epoch: Int, fromBatch: Int) {
+        var rng = SeededRNG(seed: seed, stream: UInt64(epoch))
+        order = Array(0..<labels.count).shuffled(using: &rng); cursor = fromBatch * batch
+    }
+    func nextBatch() throws -> (images: UnsafeMutablePointer<Float>, labels: [Int32])? {
+        guard cursor + batch <= order.count else { return nil }
+        var labs: [Int32] = []
+        for j in 0..<batch {
+            let i = order[cursor + j]; labs.append(labels[i])
+            images.withUnsafeBufferPointer { (buffer + j * perImage).update(from: $0.baseAddress! + i * perImage, count: perImage) }
+        }
+        cursor += batch
+        return (buffer, labs)
+    }
+}
+
+final class TrainTests: XCTestCase {
+    func tmpDir(_ name: String) -> String {
+        let d = NSTemporaryDirectory() + "woof-train-\(getpid())-\(name)"
+        try? FileManager.default.removeItem(atPath: d)
+        return d
+    }
+
+    func tinyTrainer(mode: String, epochs: Int = 2, out: String, checkpointEvery: Int = 0) throws -> Trainer {
+        var cfg = TrainConfig()
+        cfg.mode = mode; cfg.epochs = epochs; cfg.batchSize = 8; cfg.seed = 5; cfg.checkpointEvery = checkpointEvery
+        cfg.loraRank = 4; cfg.loraAlpha = 8; cfg.lr = mode == "lora" ? 3e-3 : 1e-3
+        let model = try VisionTransformer(config: tinyConfig, mode: cfg.trainMode, seed: 1)
+        try model.loadWeights(path: sharedPath("golden/tiny_vit.safetensors"))
+        model.reinitializeHead(seed: cfg.seed)
+        let t = Trainer(config: cfg, model: model, train: MemorySource(count: 64, batch: 8), classNames: (0..<10).map(String.init),
+                        validate: nil, outDir: out)
+        t.showProgress = false
+        t.log = { _ in }
+        return t
+    }
+
+    func testLossDecreasesAndLoRAFreezesTheBase() throws {
+        for mode in ["full", "lora"] {
+            let t = try tinyTrainer(mode: mode, epochs: 6, out: tmpDir("dec-\(mode)"))
+            let before = Array(UnsafeBufferPointer(start: t.model.params.values, count: t.model.params.count))
+            try t.run()
+            let first = t.history.first!.trainLoss, last = t.history.last!.trainLoss
+            XCTAssertLessThan(last, first * 0.8, "\(mode): loss \(first) → \(last)"); print("[train] \(mode): mean loss epoch 1 \(first) → epoch 6 \(last)")
+            let after = Array(UnsafeBufferPointer(start: t.model.params.values, count: t.model.params.count))
+            for e in t.model.params.entries {
+                let changed = before[e.offset..<(e.offset + e.count)] != after[e.offset..<(e.offset + e.count)]
+                if mode == "lora" {
+                    let shouldChange = e.name.contains("lora_") || e.name.hasPrefix("head.")
+                    XCTAssertEqual(changed, shouldChange, "lora: \(e.name) changed=\(changed)")
+                } else {
+                    XCTAssertTrue(changed, "full: \(e.name) did not train")
+                }
+            }
+        }
+    }
+
+    /// The step used in training reproduces PyTorch's gradients on the golden batch.
+    func testTrainingStepGradientsMatchGolden() throws {
+        let io = try SafeTensorsFile(path: sharedPath("golden/tiny_vit_io.safetensors"))
+        let model = try VisionTransformer(config: tinyConfig, mode: .full)
+        try model.loadWeights(path: sharedPath("golden/tiny_vit.safetensors"))
+        let step = GradientStep(model: model)
+        let input = try io.tensor("input").data, labels = try io.tensor("labels").data.map { Int32($0) }
+        let (loss, _) = input.withUnsafeBufferPointer { step(images: $0.baseAddress!, labels: labels) }
+        XCTAssertLessThan(relativeError([loss], try io.tensor("loss").data), 1e-5)
+        for e in model.params.entries {
+            XCTAssertLessThan(relativeError(model.params[e.name].gradArray!, try io.tensor("grad.\(e.name)").data), 1e-4, e.name)
+        }
+        let lio = try SafeTensorsFile(path: sharedPath("golden/tiny_vit_lora_io.safetensors"))
+        let lora = try VisionTransformer(config: tinyConfig, mode: .lora(LoRAConfig(rank: 4, alpha: 8)))
+        try lora.loadWeights(path: sharedPath("golden/tiny_vit.safetensors"))
+        try lora.loadAdapters(SafeTensorsFile(path: sharedPath("golden/tiny_vit_lora.safetensors")))
+        let lstep = GradientStep(model: lora)
+        _ = input.withUnsafeBufferPointer { lstep(images: $0.baseAddress!, labels: labels) }
+        for name in lora.params.trainableNames {
+            XCTAssertLessThan(relativeError(lora.params[name].gradArray!, try lio.tensor("grad.\(name)").data), 1e-4, name)
+        }
+    }
+
+    struct Crash: Error {}
+
+    /// Interrupt mid-epoch (after a checkpoint), resume in a fresh trainer: the final
+    /// parameters and optimizer state are bit-identical to an uninterrupted run.
+    func testResumeIsBitExact() throws {
+        for mode in ["full", "lora"] {
+            let whole = try tinyTrainer(mode: mode, epochs: 2, out: tmpDir("whole-\(mode)"))
+            try whole.run()
+            let out = tmpDir("crash-\(mode)")
+            let first = try tinyTrainer(mode: mode, epochs: 2, out: out, checkpointEvery: 3)
+            first.afterStep = { s in if s.step == 11 { throw Crash() } }   // epoch 2, after the step-9 checkpoint
+            XCTAssertThrowsError(try first.run())
+            let second = try tinyTrainer(mode: mode, epochs: 2, out: out, checkpointEvery: 3)
+            XCTAssertTrue(try second.resume())
+            XCTAssertEqual(second.state.step, 9)
+            try second.run()
+            let n = whole.model.params.count, k = whole.model.params.trainableCount
+            XCTAssertTrue(Array(UnsafeBufferPointer(start: whole.model.params.values, count: n)) ==
+                          Array(UnsafeBufferPointer(start: second.model.params.values, count: n)), "\(mode): parameters differ after resume")
+            XCTAssertTrue(Array(UnsafeBufferPointer(start: whole.optimizer.v, count: k)) ==
+                          Array(UnsafeBufferPointer(start: second.optimizer.v, count: k)), "\(mode): AdamW state differs")
+            XCTAssertEqual(whole.history.map(\.trainLoss), second.history.map(\.trainLoss))
+        }
+    }
+
+    func testResumeRefusesOtherSettings() throws {
+        let out = tmpDir("other")
+        let t = try tinyTrainer(mode: "full", epochs: 1, out: out)
+        try t.run()
+        let lora = try tinyTrainer(mode: "lora", epochs: 1, out: out)
+        XCTAssertThrowsError(try lora.resume()) { XCTAssertTrue("\($0)".contains("trainable parameters differ"), "\($0)") }
+    }
+
+    func testExportsAreTimmAndPeftShaped() throws {
+        let out = tmpDir("export")
+        let t = try tinyTrainer(mode: "lora", epochs: 1, out: out)
+        try t.run()
+        // Merged export = unmerged model.
+        let exported = try SafeTensorsFile(path: out + "/model.safetensors")
+        let golden = try SafeTensorsFile(path: sharedPath("golden/tiny_vit.safetensors"))
+        XCTAssertEqual(Set(exported.names), Set(golden.names), "timm key set")
+        for n in golden.names { XCTAssertEqual(exported[n]!.shape, golden[n]!.shape, n) }
+        let plain = try VisionTransformer(config: tinyConfig, mode: .frozen)
+        try plain.loadWeights(exported)
+        var rng = SeededRNG(seed: 1)
+        let x = (0..<(2 * 3 * 32 * 32)).map { _ in rng.normal() }
+        let a = x.withUnsafeBufferPointer { GradientStep(model: plain).logits(images: $0.baseAddress!, count: 2) }
+        let b = x.withUnsafeBufferPointer { GradientStep(model: t.model).logits(images: $0.baseAddress!, count: 2) }
+        XCTAssertLessThan(relativeError(a, b), 1e-5, "merged export vs unmerged LoRA model")
+        // peft adapter: keys and config.
+        let adapter = try SafeTensorsFile(path: out + "/adapter/adapter_model.safetensors")
+        XCTAssertTrue(adapter.names.contains("base_model.model.blocks.0.attn.qkv.lora_A.weight"))
+        XCTAssertTrue(adapter.names.contains("base_model.model.blocks.1.mlp.fc2.lora_B.weight"))
+        XCTAssertTrue(adapter.names.contains("base_model.model.head.weight"))
+        XCTAssertEqual(adapter.names.count, 2 * 4 * 2 + 2)
+        let cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/adapter/adapter_config.json"))) as! [String: Any]
+        XCTAssertEqual(cfg["peft_type"] as? String, "LORA")
+        XCTAssertEqual(cfg["r"] as? Int, 4)
+        XCTAssertEqual(cfg["lora_alpha"] as? Double, 8)
+        XCTAssertEqual(cfg["modules_to_save"] as? [String], ["head"])
+        let re = try NSRegularExpression(pattern: "^(" + (cfg["target_modules"] as! String) + ")$")
+        func full(_ s: String) -> Bool { re.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) != nil }
+        XCTAssertTrue(full("blocks.11.attn.qkv") && full("blocks.0.mlp.fc2") && full("blocks.3.attn.proj"))
+        XCTAssertFalse(full("patch_embed.proj") || full("head"))
+        // Adapter round trip into a fresh model gives the same logits.
+        let again = try VisionTransformer(config: tinyConfig, mode: .lora(LoRAConfig(rank: 4, alpha: 8)))
+        try again.loadWeights(path: sharedPath("golden/tiny_vit.safetensors"))
+        try again.loadAdapters(adapter)
+        let c = x.withUnsafeBufferPointer { GradientStep(model: again).logits(images: $0.baseAddress!, count: 2) }
+        XCTAssertLessThan(relativeError(c, b), 1e-6)
+        // Summary and metrics exist and parse.
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as! [String: Any]
+        XCTAssertEqual(summary["trainable_params"] as? Int, t.model.params.trainableCount)
+        XCTAssertEqual(try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").count, 1)
+    }
+
+    func testScheduleWarmsUpThenDecaysToZero() {
+        var c = TrainConfig(); c.lr = 1e-3; c.warmup = 0.1
+        XCTAssertEqual(c.learningRate(step: 0, total: 100), 1e-4, accuracy: 1e-9)
+        XCTAssertEqual(c.learningRate(step: 9, total: 100), 1e-3, accuracy: 1e-9)
+        XCTAssertEqual(c.learningRate(step: 10, total: 100), 1e-3, accuracy: 1e-9)
+        XCTAssertEqual(c.learningRate(step: 55, total: 100), 5e-4, accuracy: 1e-6)
+        XCTAssertLessThan(c.learningRate(step: 99, total: 100), 1e-5)
+    }
+
+    func testBadOptionsAreRejected() {
+        var c = TrainConfig(); c.mode = "lora"; c.loraRank = 0
+        XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("rank"), "\($0)") }
+        c = TrainConfig(); c.mode = "lora"; c.loraTargets = ["qkv", "mlp"]
+        XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("unknown LoRA target 'mlp'"), "\($0)") }
+        c = TrainConfig(); c.batchSize = 0
+        XCTAssertThrowsError(try c.validate())
+        c = TrainConfig(); c.mode = "half"
+        XCTAssertThrowsError(try c.validate())
+    }
+
+    func testNonFiniteLossStopsWithStepNamed() throws {
+        let out = tmpDir("nan")
+        let t = try tinyTrainer(mode: "full", epochs: 1, out: out)
+        t.model.params["blocks.0.norm1.weight"].data[0] = .nan
+        XCTAssertThrowsError(try t.run()) { e in
+            XCTAssertTrue("\(e)".contains("non-finite loss"), "\(e)")
+            XCTAssertTrue("\(e)".contains("step 1"), "\(e)")
+        }
+    }
+}
