@@ -32,11 +32,13 @@ let package = Package(
         .target(name: "WoofModel", dependencies: ["WoofCore"], swiftSettings: fast),
         // ImageFolder dataset, JPEG decode, timm/Pillow-equivalent transforms, loader.
         .target(name: "WoofData", dependencies: ["CJPEG", "WoofCore"], swiftSettings: fast),
+        // Distribution: MPI communicator, bucketed gradient allreduce.
+        .target(name: "WoofDist", dependencies: ["CMPI", "WoofCore"], swiftSettings: fast),
         // Training: the gradient step, optimizer schedule, benchmarks.
-        .target(name: "WoofTrain", dependencies: ["WoofCore", "WoofModel", "WoofData"], swiftSettings: fast),
+        .target(name: "WoofTrain", dependencies: ["WoofCore", "WoofModel", "WoofData", "WoofDist"], swiftSettings: fast),
         // The command-line interface: parses and calls.
         .executableTarget(name: "woof-dist", dependencies: [
-            "WoofCore", "WoofModel", "WoofData", "WoofTrain",
+            "WoofCore", "WoofModel", "WoofData", "WoofDist", "WoofTrain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -18,3 +18,4 @@ static inline MPI_Status *woof_mpi_status_ignore(void) { return MPI_STATUS_IGNOR
 static inline MPI_Errhandler woof_mpi_errors_return(void) { return MPI_ERRORS_RETURN; }
 static inline int woof_mpi_success(void) { return MPI_SUCCESS; }
 static inline int woof_mpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
+static inline MPI_Status *woof_mpi_statuses_ignore(void) { return MPI_STATUSES_IGNORE; }

@@ -60,3 +60,22 @@ extension TapeOp {
         }
     }
 }
+
+extension TapeOp {
+    /// The op's input tensors (those a gradient can flow to).
+    var inputs: [Tensor] {
+        switch self {
+        case let .linear(x, w, b, _): return [x, w] + (b.map { [$0] } ?? [])
+        case let .loraLinear(x, w, b, a, bUp, _, _, _): return [x, w, a, bUp] + (b.map { [$0] } ?? [])
+        case let .layerNorm(x, g, b, _, _, _): return [x, g, b]
+        case let .gelu(x, _): return [x]
+        case let .add(a, b, _): return [a, b]
+        case let .softmax(x, _): return [x]
+        case let .attention(qkv, _, _, _): return [qkv]
+        case let .patchEmbed(images, w, b, _, _, _): return [images, w, b]
+        case let .embedTokens(patches, cls, pos, _): return [patches, cls, pos]
+        case let .selectToken(x, _, _): return [x]
+        case let .crossEntropy(logits, _, _, _, _): return [logits]
+        }
+    }
+}

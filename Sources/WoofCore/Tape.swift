@@ -31,6 +31,12 @@ public final class Tape {
     public var isRecording = true
     /// When set, every op's forward and backward time is accumulated here.
     public var profiler: OpProfiler?
+    /// Called during `backward` for each leaf tensor that requires a gradient (a trainable
+    /// parameter) as soon as its gradient is final — the data-parallel trainer starts that
+    /// gradient's allreduce then, overlapping communication with the rest of the backward.
+    public var onLeafGradientReady: ((Tensor) -> Void)?
+    /// Uses of each leaf still to be back-propagated (filled while recording).
+    private var pendingLeafUses: [ObjectIdentifier: (tensor: Tensor, uses: Int)] = [:]
 
     public init() { _ = Parallel.blasSingleThreaded }
 
@@ -48,7 +54,15 @@ public final class Tape {
         return t
     }
 
-    @inline(__always) func record(_ op: TapeOp) { if isRecording { ops.append(op) } }
+    @inline(__always) func record(_ op: TapeOp) {
+        guard isRecording else { return }
+        ops.append(op)
+        if onLeafGradientReady != nil {
+            for t in op.inputs where t.isLeaf && t.requiresGrad {
+                pendingLeafUses[ObjectIdentifier(t), default: (t, 0)].uses += 1
+            }
+        }
+    }
 
     /// The gradient buffer of `t`, zero-filled from the arena on first use.
     @inline(__always) func gradOf(_ t: Tensor) -> UnsafeMutablePointer<Float> {
@@ -70,13 +84,25 @@ public final class Tape {
         guard output.requiresGrad else { return }
         let g = gradOf(output)
         for i in 0..<seed.count { g[i] += seed[i] }
-        for op in ops.reversed() { applyGradient(op) }
+        for op in ops.reversed() {
+            applyGradient(op)
+            if let hook = onLeafGradientReady {
+                for t in op.inputs where t.isLeaf && t.requiresGrad {
+                    let id = ObjectIdentifier(t)
+                    guard var entry = pendingLeafUses[id] else { continue }
+                    entry.uses -= 1
+                    if entry.uses == 0 { pendingLeafUses[id] = nil; hook(t) } else { pendingLeafUses[id] = entry }
+                }
+            }
+        }
         ops.removeAll(keepingCapacity: true)
+        pendingLeafUses.removeAll(keepingCapacity: true)
     }
 
     /// Drops the recorded ops and recycles all arena memory.
     public func reset() {
         ops.removeAll(keepingCapacity: true)
+        pendingLeafUses.removeAll(keepingCapacity: true)
         arena.reset()
     }
 

@@ -12,6 +12,9 @@ public final class Tensor {
     /// True when a gradient with respect to this tensor is wanted (trainable parameters and
     /// everything computed from them).
     public let requiresGrad: Bool
+    /// True for tensors no op produced (parameters, inputs); their gradient is final once
+    /// every op that used them has run its backward.
+    public var isLeaf: Bool { !(owner is Arena) }
     /// Keeps the memory alive: a `TensorStorage`, or the `Arena` of the tape that made it.
     let owner: AnyObject?
 

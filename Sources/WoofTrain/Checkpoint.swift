@@ -7,13 +7,31 @@ public struct TrainState: Codable, Equatable {
     public var step = 0            // optimizer steps taken
     public var epoch = 0           // current epoch (0-based)
     public var batchInEpoch = 0    // batches of `epoch` already taken
-    public var lossSum = 0.0       // running sums of the current epoch
+    public var lossSum = 0.0       // running sums of the current epoch (all ranks)
     public var correct = 0
     public var seen = 0
     public var epochSeconds = 0.0  // wall time spent in the current epoch so far
+    public var commSeconds = 0.0   // of which blocked in the gradient allreduce
     public var trainSeconds = 0.0  // wall time spent training, all epochs
+    public var totalCommSeconds = 0.0
     public var skippedImages = 0
     public init() {}
+
+    // Fields added later decode as zero, so older checkpoints still resume.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        step = try c.decodeIfPresent(Int.self, forKey: .step) ?? 0
+        epoch = try c.decodeIfPresent(Int.self, forKey: .epoch) ?? 0
+        batchInEpoch = try c.decodeIfPresent(Int.self, forKey: .batchInEpoch) ?? 0
+        lossSum = try c.decodeIfPresent(Double.self, forKey: .lossSum) ?? 0
+        correct = try c.decodeIfPresent(Int.self, forKey: .correct) ?? 0
+        seen = try c.decodeIfPresent(Int.self, forKey: .seen) ?? 0
+        epochSeconds = try c.decodeIfPresent(Double.self, forKey: .epochSeconds) ?? 0
+        commSeconds = try c.decodeIfPresent(Double.self, forKey: .commSeconds) ?? 0
+        trainSeconds = try c.decodeIfPresent(Double.self, forKey: .trainSeconds) ?? 0
+        totalCommSeconds = try c.decodeIfPresent(Double.self, forKey: .totalCommSeconds) ?? 0
+        skippedImages = try c.decodeIfPresent(Int.self, forKey: .skippedImages) ?? 0
+    }
 }
 
 /// `checkpoint.safetensors`: the trainable parameters, AdamW's moments, and (in the

@@ -2,6 +2,7 @@ import Foundation
 import WoofCore
 import WoofModel
 import WoofData
+import WoofDist
 
 /// ImageNet-1k class indices of the ten ImageWoof classes, in label order
 /// (../shared/README.md): used by `--zero-shot` and `--head-init imagenet`.
@@ -53,8 +54,10 @@ public struct EvalResult: Codable {
 /// Runs a model over an eval loader. For a 1000-class model `zeroShot` restricts the logits
 /// to the ImageWoof classes' ImageNet indices; without it the 1000-way argmax is reported
 /// (`pred` is then an ImageNet index and counts as correct when it is the label's index).
+/// With `comm`, each rank evaluates its shard of the split and the counts are summed over
+/// ranks (per-image predictions stay local).
 public func evaluate(model: VisionTransformer, loader: BatchLoader, zeroShot: Bool = false,
-                     progress: Progress? = nil) throws -> EvalResult {
+                     progress: Progress? = nil, comm: Communicator? = nil) throws -> EvalResult {
     let nc = model.config.numClasses
     let k = loader.dataset.classes.count
     let imagenet = nc == 1000 && k == imageWoofImageNetIndices.count
@@ -86,6 +89,13 @@ public func evaluate(model: VisionTransformer, loader: BatchLoader, zeroShot: Bo
             result.predictions.append(.init(path: loader.dataset.samples[batch.sampleIndices[i]].relativePath, label: label, pred: pred))
         }
         progress?.advance(by: batch.count)
+    }
+    if let comm, comm.size > 1 {
+        let flat = [Int64(result.images), Int64(result.correct), Int64(result.otherPredictions)]
+            + result.confusion.flatMap { $0.map(Int64.init) }
+        let sum = comm.allreduceSum(flat)
+        result.images = Int(sum[0]); result.correct = Int(sum[1]); result.otherPredictions = Int(sum[2])
+        for i in 0..<k { for j in 0..<k { result.confusion[i][j] = Int(sum[3 + i * k + j]) } }
     }
     result.seconds = Date().timeIntervalSince(t0)
     progress?.finish()

@@ -2,6 +2,7 @@ import Foundation
 import WoofCore
 import WoofModel
 import WoofData
+import WoofDist
 
 /// The pretrained weights file: `--weights FILE`, else `$WOOF_WEIGHTS`, else
 /// `weights/model.safetensors` (downloaded by `make weights`), else the shared copy.
@@ -32,9 +33,20 @@ public func modelForEvaluation(weights: String) throws -> VisionTransformer {
     return model
 }
 
-/// `woof-dist train`: resolves data and weights, builds the model and loaders, trains.
-public func runTraining(_ config: TrainConfig, resume: Bool, log: @escaping (String) -> Void) throws {
+/// Compute threads per rank by default: the cores shared among the ranks on this node.
+public func defaultThreadsPerRank(_ comm: Communicator = .world) -> Int {
+    max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, comm.localSize))
+}
+
+/// `woof-dist train`: resolves data and weights, builds the model and this rank's loaders,
+/// trains. Under `mpirun -np N` each rank takes batch/N images of its shard per step.
+public func runTraining(_ config: TrainConfig, resume: Bool, log rawLog: @escaping (String) -> Void) throws {
+    let comm = Communicator.world
+    let log: (String) -> Void = comm.isRoot ? rawLog : { _ in }
     try config.validate()
+    guard config.batchSize % comm.size == 0 else {
+        throw TrainError.invalidOption("--batch-size \(config.batchSize) is not divisible by the \(comm.size) ranks")
+    }
     Parallel.configure(threads: config.threads)
     let root = resolveDataRoot(explicit: config.data.isEmpty ? nil : config.data)
     var cfg = config
@@ -51,26 +63,33 @@ public func runTraining(_ config: TrainConfig, resume: Bool, log: @escaping (Str
     }
     let model = try pretrainedForFineTuning(weights: cfg.weights, mode: cfg.trainMode, classes: trainSet.classes.count, seed: cfg.seed)
     log("model: ViT-Ti/16 from \(cfg.weights), \(cfg.mode) fine-tuning, \(model.params.trainableCount) trainable of \(model.params.count) parameters")
+    log("ranks: \(comm.size) (\(comm.localSize) on this node), \(Parallel.threads) compute threads per rank, gradient allreduce \(cfg.overlap ? "overlapped with the backward pass" : "blocking after the backward pass")")
 
     let checkpoint = cfg.out + "/checkpoint.safetensors"
     if !resume && FileManager.default.fileExists(atPath: checkpoint) {
         throw TrainError.invalidOption("\(cfg.out) already holds a run (checkpoint.safetensors): pass --resume to continue it, or choose another --out")
     }
-    try FileManager.default.createDirectory(atPath: cfg.out, withIntermediateDirectories: true)
-    guard FileManager.default.isWritableFile(atPath: cfg.out) else {
-        throw TrainError.io("\(cfg.out): output directory is not writable")
+    if comm.isRoot {
+        try FileManager.default.createDirectory(atPath: cfg.out, withIntermediateDirectories: true)
+        guard FileManager.default.isWritableFile(atPath: cfg.out) else {
+            throw TrainError.io("\(cfg.out): output directory is not writable")
+        }
     }
-    let trainLoader = BatchLoader(dataset: trainSet, batchSize: cfg.batchSize, mode: .train(seed: cfg.seed),
-                                  workers: cfg.loaderWorkers, prefetch: 2, warn: log)
-    let valLoader = BatchLoader(dataset: valSet, batchSize: cfg.batchSize, mode: .eval, workers: cfg.loaderWorkers, prefetch: 2)
+    let perRank = cfg.batchSize / comm.size
+    let trainLoader = BatchLoader(dataset: trainSet, batchSize: perRank, mode: .train(seed: cfg.seed),
+                                  workers: cfg.loaderWorkers, prefetch: 2, rank: comm.rank, worldSize: comm.size,
+                                  warn: { rawLog("rank \(comm.rank): \($0)") })
+    let valLoader = BatchLoader(dataset: valSet, batchSize: perRank, mode: .eval, workers: cfg.loaderWorkers, prefetch: 2,
+                                rank: comm.rank, worldSize: comm.size)
     let trainer = Trainer(config: cfg, model: model, train: trainLoader, classNames: trainSet.classes,
                           validate: {
-                              let p = Progress("  val", total: valSet.count)
-                              return try evaluate(model: model, loader: valLoader, progress: p)
-                          }, outDir: cfg.out)
+                              let p = Progress("  val", total: valLoader.order(epoch: 0).count)
+                              p.enabled = comm.isRoot
+                              return try evaluate(model: model, loader: valLoader, progress: p, comm: comm)
+                          }, outDir: cfg.out, comm: comm)
     trainer.log = log
     if resume, try !trainer.resume() { log("--resume: no checkpoint in \(cfg.out), starting from the beginning") }
-    log("training: \(cfg.epochs) epochs × \(trainLoader.batchesPerEpoch) steps of \(cfg.batchSize), lr \(cfg.learningRate), warm-up \(cfg.warmup), weight decay \(cfg.weightDecay)")
+    log("training: \(cfg.epochs) epochs × \(trainLoader.batchesPerEpoch) steps of \(cfg.batchSize) (\(perRank) per rank), lr \(cfg.learningRate), warm-up \(cfg.warmup), weight decay \(cfg.weightDecay)")
     try trainer.run()
     log("done: \(cfg.out)/model.safetensors, metrics.jsonl, summary.json")
 }

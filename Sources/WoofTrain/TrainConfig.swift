@@ -22,8 +22,41 @@ public struct TrainConfig: Codable, Equatable {
     public var out: String = ""
     public var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     public var loaderWorkers: Int = 2
+    /// Overlap the gradient allreduce with the backward pass (bucketed, non-blocking).
+    public var overlap: Bool = true
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case mode, epochs, batchSize, lr, weightDecay, warmup, loraRank, loraAlpha, loraTargets, labelSmoothing
+        case seed, limit, evalLimit, checkpointEvery, data, weights, out, threads, loaderWorkers, overlap
+    }
+
+    // Options added later decode to their defaults, so older checkpoints still resume.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = TrainConfig()
+        mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? d.mode
+        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? d.epochs
+        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? d.batchSize
+        lr = try c.decodeIfPresent(Double.self, forKey: .lr)
+        weightDecay = try c.decodeIfPresent(Double.self, forKey: .weightDecay) ?? d.weightDecay
+        warmup = try c.decodeIfPresent(Double.self, forKey: .warmup) ?? d.warmup
+        loraRank = try c.decodeIfPresent(Int.self, forKey: .loraRank) ?? d.loraRank
+        loraAlpha = try c.decodeIfPresent(Double.self, forKey: .loraAlpha) ?? d.loraAlpha
+        loraTargets = try c.decodeIfPresent([String].self, forKey: .loraTargets) ?? d.loraTargets
+        labelSmoothing = try c.decodeIfPresent(Double.self, forKey: .labelSmoothing) ?? d.labelSmoothing
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        limit = try c.decodeIfPresent(Int.self, forKey: .limit)
+        evalLimit = try c.decodeIfPresent(Int.self, forKey: .evalLimit)
+        checkpointEvery = try c.decodeIfPresent(Int.self, forKey: .checkpointEvery) ?? d.checkpointEvery
+        data = try c.decodeIfPresent(String.self, forKey: .data) ?? d.data
+        weights = try c.decodeIfPresent(String.self, forKey: .weights) ?? d.weights
+        out = try c.decodeIfPresent(String.self, forKey: .out) ?? d.out
+        threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? d.threads
+        loaderWorkers = try c.decodeIfPresent(Int.self, forKey: .loaderWorkers) ?? d.loaderWorkers
+        overlap = try c.decodeIfPresent(Bool.self, forKey: .overlap) ?? d.overlap
+    }
 
     public var learningRate: Double { lr ?? (mode == "lora" ? 1e-3 : 1e-4) }
 

@@ -1,6 +1,7 @@
 import Foundation
 import WoofCore
 import WoofModel
+import WoofDist
 
 /// One gradient computation: (parameters, batch) → the flat gradient buffer of the
 /// trainable parameters (`model.params.grads`), summed over the batch and divided by
@@ -10,9 +11,13 @@ public struct GradientStep {
     public let model: VisionTransformer
     public let tape = Tape()
     public var labelSmoothing: Float = 0
+    /// Data parallelism: gradients are handed to it as they become final during the
+    /// backward pass; the caller completes the reduction with `sync.finish()`.
+    public let sync: GradientSync?
 
-    public init(model: VisionTransformer, labelSmoothing: Float = 0) {
-        self.model = model; self.labelSmoothing = labelSmoothing
+    public init(model: VisionTransformer, labelSmoothing: Float = 0, sync: GradientSync? = nil) {
+        self.model = model; self.labelSmoothing = labelSmoothing; self.sync = sync
+        if let sync { tape.onLeafGradientReady = { sync.gradientReady($0) } }
     }
 
     /// `images` holds `labels.count` images of [C, H, W] each, normalised. Returns the mean
@@ -23,6 +28,7 @@ public struct GradientStep {
         tape.reset()
         tape.isRecording = true
         model.params.zeroGrads()
+        sync?.beginStep()
         let x = tape.input(images, shape: [labels.count, c.inChans, c.imgSize, c.imgSize])
         let logits = model(tape, x)
         let loss = tape.crossEntropy(logits, labels: labels, smoothing: labelSmoothing)

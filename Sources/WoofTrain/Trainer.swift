@@ -2,6 +2,7 @@ import Foundation
 import WoofCore
 import WoofModel
 import WoofData
+import WoofDist
 
 /// Anything that yields training batches for an epoch (the real loader, or an in-memory
 /// set in tests).
@@ -33,9 +34,17 @@ public struct EpochMetrics: Codable {
     public var trainImagesPerSecond: Double
     public var lr: Double
     public var peakRSSMiB: Double
+    public var ranks: Int = 1
+    /// Gradient bytes allreduced per step, and seconds per step spent waiting for them and
+    /// computing (forward + backward + optimizer).
+    public var allreduceBytesPerStep: Int = 0
+    public var commSecondsPerStep: Double = 0
+    public var computeSecondsPerStep: Double = 0
 
     enum CodingKeys: String, CodingKey {
-        case epoch, step, lr
+        case epoch, step, lr, ranks
+        case allreduceBytesPerStep = "allreduce_bytes_per_step", commSecondsPerStep = "comm_s_per_step"
+        case computeSecondsPerStep = "compute_s_per_step"
         case trainLoss = "train_loss", trainAccuracy = "train_acc", valTop1 = "val_top1", valPerClass = "val_per_class"
         case epochSeconds = "epoch_seconds", trainImagesPerSecond = "train_img_per_s", peakRSSMiB = "peak_rss_mib"
     }
@@ -48,6 +57,8 @@ public final class Trainer {
     public let model: VisionTransformer
     public let optimizer: AdamW
     public let step: GradientStep
+    public let comm: Communicator
+    public let sync: GradientSync
     let train: BatchSource
     let validate: (() throws -> EvalResult)?
     public let outDir: String
@@ -62,16 +73,20 @@ public final class Trainer {
     public var checkpointPath: String { outDir + "/checkpoint.safetensors" }
     public var totalSteps: Int { train.batchesPerEpoch * config.epochs }
 
+    /// `train` yields this rank's shard, `config.batchSize / comm.size` images per batch.
     public init(config: TrainConfig, model: VisionTransformer, train: BatchSource, classNames: [String],
-                validate: (() throws -> EvalResult)?, outDir: String) {
+                validate: (() throws -> EvalResult)?, outDir: String, comm: Communicator = .world) {
         self.config = config
         self.model = model
         self.train = train
         self.validate = validate
         self.outDir = outDir
         self.classNames = classNames
+        self.comm = comm
         optimizer = AdamW(count: model.params.trainableCount, weightDecay: Float(config.weightDecay))
-        step = GradientStep(model: model, labelSmoothing: Float(config.labelSmoothing))
+        sync = GradientSync(store: model.params, comm: comm, overlap: config.overlap)
+        step = GradientStep(model: model, labelSmoothing: Float(config.labelSmoothing), sync: sync)
+        if !comm.isRoot { log = { _ in } }
     }
 
     /// Continues from `checkpoint.safetensors` in the output directory. The run's settings
@@ -82,6 +97,7 @@ public final class Trainer {
         var a = saved, b = config
         for c in [\TrainConfig.out, \TrainConfig.data, \TrainConfig.weights] { a[keyPath: c] = ""; b[keyPath: c] = "" }
         a.threads = 0; b.threads = 0; a.loaderWorkers = 0; b.loaderWorkers = 0; a.epochs = 0; b.epochs = 0
+        a.overlap = true; b.overlap = true
         guard a == b else {
             throw TrainError.checkpoint("\(checkpointPath) was made with different settings; run without --resume into a new --out, or repeat the original options")
         }
@@ -97,14 +113,18 @@ public final class Trainer {
     }
 
     public func saveCheckpoint() throws {
+        guard comm.isRoot else { return }
         try Checkpoint.save(to: checkpointPath, model: model, optimizer: optimizer, state: state, config: config)
     }
 
     /// Trains to the end of `config.epochs`, writing metrics, checkpoints and the model.
     public func run() throws {
-        try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+        let root = comm.isRoot
+        if root { try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true) }
         let perEpoch = train.batchesPerEpoch
         guard perEpoch > 0 else { throw TrainError.invalidOption("the training set has fewer images than one batch of \(config.batchSize)") }
+        // Every rank starts from rank 0's trainable parameters, and all must agree exactly.
+        if let problem = sync.broadcastAndVerify() { throw TrainError.invalidOption(problem) }
         let total = totalSteps
         let p = model.params
         while state.epoch < config.epochs {
@@ -112,13 +132,19 @@ public final class Trainer {
             // Resuming mid-epoch: the order is a function of (seed, epoch), so skip what was done.
             train.startEpoch(epoch, fromBatch: state.batchInEpoch)
             let progress = Progress("epoch \(epoch + 1)/\(config.epochs)", total: perEpoch * config.batchSize)
-            progress.enabled = showProgress
-            progress.advance(by: 0)
+            progress.enabled = showProgress && root
+            progress.advance(by: state.batchInEpoch * config.batchSize)
             var lr: Float = 0
             while state.batchInEpoch < perEpoch {
-                let t0 = Date()
+                let t0 = DispatchTime.now().uptimeNanoseconds
                 guard let batch = try train.nextBatch() else { break }
-                let (loss, correct) = step(images: batch.images, labels: batch.labels)
+                let (localLoss, localCorrect) = step(images: batch.images, labels: batch.labels)
+                sync.finish()
+                // Loss and accuracy over the global batch; every rank decides alike on them.
+                let g = comm.size > 1
+                    ? comm.allreduceSum([Double(localLoss) * Double(batch.labels.count), Double(localCorrect), Double(batch.labels.count)])
+                    : [Double(localLoss) * Double(batch.labels.count), Double(localCorrect), Double(batch.labels.count)]
+                let loss = g[0] / max(g[2], 1)
                 guard loss.isFinite else {
                     throw TrainError.nonFinite("non-finite loss (\(loss)) at step \(state.step + 1) (epoch \(epoch + 1), batch \(state.batchInEpoch + 1)); \(nonFiniteGradients()) the last good checkpoint is \(checkpointPath)")
                 }
@@ -129,39 +155,49 @@ public final class Trainer {
                 optimizer.update(p, lr: lr)
                 state.step += 1
                 state.batchInEpoch += 1
-                state.lossSum += Double(loss) * Double(batch.labels.count)
-                state.correct += correct
-                state.seen += batch.labels.count
-                let dt = Date().timeIntervalSince(t0)
+                state.lossSum += g[0]
+                state.correct += Int(g[1])
+                state.seen += Int(g[2])
+                let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
                 state.epochSeconds += dt
                 state.trainSeconds += dt
-                progress.status = String(format: "loss %.4f lr %.2e", state.lossSum / Double(max(state.seen, 1)), lr)
-                progress.advance(by: batch.labels.count)
+                state.commSeconds += sync.lastWaitSeconds
+                state.totalCommSeconds += sync.lastWaitSeconds
+                progress.status = String(format: "loss %.4f lr %.2e comm %.0f ms/step", state.lossSum / Double(max(state.seen, 1)), lr,
+                                         1000 * state.commSeconds / Double(max(state.batchInEpoch, 1)))
+                progress.advance(by: Int(g[2]))
                 if config.checkpointEvery > 0 && state.step % config.checkpointEvery == 0 && state.batchInEpoch < perEpoch {
                     try saveCheckpoint()
                 }
                 try afterStep?(state)
             }
             progress.finish()
-            state.skippedImages = train.skippedImages
+            state.skippedImages = Int(comm.allreduceSum([Int64(train.skippedImages)])[0])
             // Evaluate, record, and checkpoint the finished epoch.
             let val = try validate?()
-            let m = EpochMetrics(epoch: epoch, step: state.step, trainLoss: state.lossSum / Double(max(state.seen, 1)),
+            let steps = Double(max(perEpoch, 1))
+            var m = EpochMetrics(epoch: epoch, step: state.step, trainLoss: state.lossSum / Double(max(state.seen, 1)),
                                  trainAccuracy: Double(state.correct) / Double(max(state.seen, 1)),
                                  valTop1: val?.top1, valPerClass: val?.perClass, epochSeconds: state.epochSeconds,
                                  trainImagesPerSecond: Double(state.seen) / max(state.epochSeconds, 1e-9),
                                  lr: Double(lr), peakRSSMiB: peakRSSMiB())
+            m.ranks = comm.size
+            m.allreduceBytesPerStep = sync.bytesPerStep
+            m.commSecondsPerStep = state.commSeconds / steps
+            m.computeSecondsPerStep = (state.epochSeconds - state.commSeconds) / steps
             history.append(m)
             log(String(format: "epoch %d/%d: train loss %.4f acc %.2f%%", epoch + 1, config.epochs, m.trainLoss, 100 * m.trainAccuracy)
                 + (val.map { String(format: ", val top-1 %.2f%%", 100 * $0.top1) } ?? "")
-                + String(format: ", %.1f img/s, %@", m.trainImagesPerSecond, Progress.clock(m.epochSeconds)))
-            try writeHistory()
+                + String(format: ", %.1f img/s, %@; allreduce %d bytes/step, comm %.1f ms/step, compute %.0f ms/step",
+                         m.trainImagesPerSecond, Progress.clock(m.epochSeconds), m.allreduceBytesPerStep,
+                         1000 * m.commSecondsPerStep, 1000 * m.computeSecondsPerStep))
+            if root { try writeHistory() }
             state.epoch += 1
-            state.batchInEpoch = 0; state.lossSum = 0; state.correct = 0; state.seen = 0; state.epochSeconds = 0
+            state.batchInEpoch = 0; state.lossSum = 0; state.correct = 0; state.seen = 0; state.epochSeconds = 0; state.commSeconds = 0
             try saveCheckpoint()
-            try exportModel()
+            if root { try exportModel() }
         }
-        try writeSummary()
+        if root { try writeSummary() }
     }
 
     func firstNonFiniteGradient() -> String? {
@@ -207,6 +243,13 @@ public final class Trainer {
             "train_seconds": state.trainSeconds,
             "train_img_per_s": Double(images) / max(state.trainSeconds, 1e-9),
             "peak_rss_mib": peakRSSMiB(),
+            "ranks": comm.size,
+            "allreduce_bytes_per_step": sync.bytesPerStep,
+            "comm_seconds": state.totalCommSeconds,
+            "comm_s_per_step": state.totalCommSeconds / Double(max(state.step, 1)),
+            "compute_s_per_step": (state.trainSeconds - state.totalCommSeconds) / Double(max(state.step, 1)),
+            "overlap": config.overlap,
+            "threads_per_rank": Parallel.threads,
             "skipped_images": state.skippedImages,
             "config": configObject,
             "learning_rate": config.learningRate,

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import WoofModel
 import WoofTrain
+import WoofDist
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -41,12 +42,14 @@ struct Train: ParsableCommand {
     var evalLimit: Int?
     @Option(help: "Also checkpoint every N optimizer steps (0: at epoch ends only).")
     var checkpointEvery: Int = 0
-    @Option(help: "Compute threads (default: all cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Compute threads per rank (default: cores / ranks on this node).")
+    var threads: Int?
     @Option(help: "Background threads decoding images.")
     var loaderWorkers: Int = 2
     @Flag(help: "Continue the run in --out from its checkpoint.")
     var resume = false
+    @Flag(help: "Allreduce gradients in one blocking call after the backward pass instead of overlapping bucketed allreduces with it.")
+    var noOverlap = false
 
     func config() -> TrainConfig {
         var c = TrainConfig()
@@ -55,7 +58,7 @@ struct Train: ParsableCommand {
         c.loraTargets = loraTargets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         c.labelSmoothing = labelSmoothing; c.data = data ?? ""; c.weights = weights ?? ""; c.out = out ?? ""
         c.seed = seed; c.limit = limit; c.evalLimit = evalLimit; c.checkpointEvery = checkpointEvery
-        c.threads = threads; c.loaderWorkers = loaderWorkers
+        c.threads = threads ?? defaultThreadsPerRank(); c.loaderWorkers = loaderWorkers; c.overlap = !noOverlap
         return c
     }
 
@@ -66,5 +69,6 @@ struct Train: ParsableCommand {
 
     func run() throws {
         try reportingErrors { try runTraining(config(), resume: resume, log: logLine) }
+        Communicator.world.finalize()
     }
 }
