@@ -25,6 +25,8 @@ let package = Package(
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         // libjpeg-turbo plus a C shim whose error handler longjmps inside C only.
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
+        // libpng through a C shim on libpng's simplified API (no longjmp reaches Swift).
+        .target(name: "CPNG", linkerSettings: [.linkedLibrary("png")]),
 
         // Tensors, autograd tape, ops and their gradients, safetensors, AdamW.
         .target(name: "WoofCore", dependencies: ["CBLAS"], swiftSettings: fast),
@@ -35,7 +37,9 @@ let package = Package(
         // Distribution: MPI communicator, bucketed gradient allreduce.
         .target(name: "WoofDist", dependencies: ["CMPI", "WoofCore"], swiftSettings: fast),
         // Training: the gradient step, optimizer schedule, benchmarks.
-        .target(name: "WoofTrain", dependencies: ["WoofCore", "WoofModel", "WoofData", "WoofDist"], swiftSettings: fast),
+        .target(name: "WoofTrain", dependencies: ["WoofCore", "WoofModel", "WoofData", "WoofDist", "WoofViz"], swiftSettings: fast),
+        // Figures: RGB canvas, bitmap font, line plots, colormaps and heat-map overlays, PNG I/O.
+        .target(name: "WoofViz", dependencies: ["CPNG"], swiftSettings: fast),
         // The command-line interface: parses and calls.
         .executableTarget(name: "woof-dist", dependencies: [
             "WoofCore", "WoofModel", "WoofData", "WoofDist", "WoofTrain",
@@ -46,6 +50,7 @@ let package = Package(
         .testTarget(name: "WoofModelTests", dependencies: ["WoofModel"]),
         .testTarget(name: "WoofDataTests", dependencies: ["WoofData", "WoofModel"]),
         .testTarget(name: "WoofTrainTests", dependencies: ["WoofTrain"]),
+        .testTarget(name: "WoofVizTests", dependencies: ["WoofViz"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,6 +1,7 @@
 import Foundation
 import WoofCore
 import WoofModel
+import WoofDist
 
 /// Result of `runBenchmark`, printed as one JSON line.
 public struct BenchmarkResult: Codable {
@@ -13,11 +14,25 @@ public struct BenchmarkResult: Codable {
     public var gflopsPerSecond: Double
     public var peakRSSMiB: Double
     public var trainableParameters: Int
+    public var ranks: Int = 1
+    public var oversubscribed: Bool = false
+    public var computeSecondsPerStep: Double = 0
+    public var commSecondsPerStep: Double = 0
+    public var allreduceBytesPerStep: Int = 0
+    public var overlap: Bool = true
 
     enum CodingKeys: String, CodingKey {
-        case mode, batch, threads, steps
+        case mode, batch, threads, steps, ranks, oversubscribed, overlap
+        case computeSecondsPerStep = "compute_s_per_step", commSecondsPerStep = "comm_s_per_step"
+        case allreduceBytesPerStep = "allreduce_bytes_per_step"
         case imagesPerSecond = "img_per_s", msPerStep = "ms_per_step", gflopsPerSecond = "gflop_per_s"
         case peakRSSMiB = "peak_rss_mib", trainableParameters = "trainable_params"
+    }
+
+    public static let csvHeader = "ranks,mode,threads_per_rank,batch,img_per_s,compute_s_per_step,comm_s_per_step,bytes_per_step,oversubscribed,overlap"
+    public var csvRow: String {
+        String(format: "%d,%@,%d,%d,%.3f,%.5f,%.5f,%d,%d,%d", ranks, mode, threads, batch, imagesPerSecond,
+               computeSecondsPerStep, commSecondsPerStep, allreduceBytesPerStep, oversubscribed ? 1 : 0, overlap ? 1 : 0)
     }
 
     public var jsonLine: String {
@@ -33,11 +48,15 @@ public func peakRSSMiB() -> Double {
     return Double(usage.ru_maxrss) / 1024 // Linux reports KiB
 }
 
-/// Runs real training (`full`, `lora`) or inference (`eval`) steps of ViT-Ti on synthetic
-/// input and reports the median step time. Weights are random: speed does not depend on them.
+/// Runs real training (`full`, `lora`: forward, backward, gradient allreduce, AdamW) or
+/// inference (`eval`) steps of ViT-Ti on synthetic input and reports the median step time.
+/// Weights are random: speed does not depend on them. Under `mpirun -np N`, `batch` is the
+/// global batch (batch/N per rank) and the gradient allreduce is timed separately.
 public func runBenchmark(mode: String, batch: Int, steps: Int, warmup: Int, threads: Int,
-                         profiler: OpProfiler? = nil,
+                         overlap: Bool = true, profiler: OpProfiler? = nil,
                          log: (String) -> Void = { _ in }) throws -> BenchmarkResult {
+    let comm = Communicator.world
+    guard batch % comm.size == 0 else { throw ModelError.invalidConfig("batch \(batch) is not divisible by \(comm.size) ranks") }
     Parallel.configure(threads: threads)
     let trainMode: TrainMode
     switch mode {
@@ -48,25 +67,42 @@ public func runBenchmark(mode: String, batch: Int, steps: Int, warmup: Int, thre
     }
     let model = try VisionTransformer(config: .vitTiny(numClasses: 10), mode: trainMode, seed: 1)
     let c = model.config
-    var rng = SeededRNG(seed: 2)
-    let images = (0..<(batch * c.inChans * c.imgSize * c.imgSize)).map { _ in rng.uniform(-1, 1) }
-    let labels = (0..<batch).map { _ in Int32(rng.next() % 10) }
-    let step = GradientStep(model: model)
-    var times: [Double] = []
+    let local = batch / comm.size
+    var rng = SeededRNG(seed: 2, stream: UInt64(comm.rank))
+    let images = (0..<(local * c.inChans * c.imgSize * c.imgSize)).map { _ in rng.uniform(-1, 1) }
+    let labels = (0..<local).map { _ in Int32(rng.next() % 10) }
+    let training = mode != "eval"
+    let sync = training ? GradientSync(store: model.params, comm: comm, overlap: overlap) : nil
+    let optimizer = training ? AdamW(count: model.params.trainableCount) : nil
+    let step = GradientStep(model: model, sync: sync)
+    var times: [Double] = [], comms: [Double] = []
     for i in 0..<(warmup + steps) {
         step.tape.profiler = i >= warmup ? profiler : nil
+        comm.barrier()
         let t0 = DispatchTime.now().uptimeNanoseconds
         images.withUnsafeBufferPointer { p in
-            if mode == "eval" { _ = step.logits(images: p.baseAddress!, count: batch) }
-            else { _ = step(images: p.baseAddress!, labels: labels) }
+            if !training { _ = step.logits(images: p.baseAddress!, count: local) }
+            else {
+                _ = step(images: p.baseAddress!, labels: labels)
+                sync!.finish()
+                optimizer!.update(model.params, lr: 1e-5)
+            }
         }
         let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-        if i >= warmup { times.append(dt) }
+        if i >= warmup { times.append(dt); comms.append(sync?.lastWaitSeconds ?? 0) }
         log("step \(i + 1)/\(warmup + steps)\(i < warmup ? " (warm-up)" : ""): \(String(format: "%.1f", Double(batch) / dt)) img/s")
     }
     let median = times.sorted()[times.count / 2]
-    return BenchmarkResult(mode: mode, batch: batch, threads: threads, steps: steps,
-                           imagesPerSecond: Double(batch) / median, msPerStep: median * 1000,
-                           gflopsPerSecond: FLOPs.perImage(c, mode: mode) * Double(batch) / median / 1e9,
-                           peakRSSMiB: peakRSSMiB(), trainableParameters: model.trainableParameterCount)
+    let commMedian = comms.sorted()[comms.count / 2]
+    var r = BenchmarkResult(mode: mode, batch: batch, threads: threads, steps: steps,
+                            imagesPerSecond: Double(batch) / median, msPerStep: median * 1000,
+                            gflopsPerSecond: FLOPs.perImage(c, mode: mode) * Double(batch) / median / 1e9,
+                            peakRSSMiB: peakRSSMiB(), trainableParameters: model.trainableParameterCount)
+    r.ranks = comm.size
+    r.oversubscribed = comm.localSize * threads > ProcessInfo.processInfo.activeProcessorCount
+    r.commSecondsPerStep = commMedian
+    r.computeSecondsPerStep = median - commMedian
+    r.allreduceBytesPerStep = sync?.bytesPerStep ?? 0
+    r.overlap = overlap
+    return r
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import WoofCore
 import WoofTrain
+import WoofDist
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,25 +16,37 @@ struct Bench: ParsableCommand {
     var steps: Int = 10
     @Option(help: "Untimed steps first.")
     var warmup: Int = 2
-    @Option(help: "Compute threads (default: all cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Compute threads per rank (default: cores / ranks on this node).")
+    var threads: Int?
     @Flag(help: "Also print time per op kind (forward and backward) and its share, on stderr.")
     var profile = false
+    @Flag(help: "Print a CSV row (see --csv-header) instead of JSON.")
+    var csv = false
+    @Flag(help: "Print the CSV header and exit.")
+    var csvHeader = false
+    @Flag(help: "Blocking allreduce after the backward pass instead of overlapped buckets.")
+    var noOverlap = false
 
     func validate() throws {
         guard ["full", "lora", "eval"].contains(mode) else { throw ValidationError("--mode must be full, lora or eval, not '\(mode)'") }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be a positive integer") }
         guard steps > 0, warmup >= 0 else { throw ValidationError("--steps must be positive and --warmup non-negative") }
-        guard threads > 0 else { throw ValidationError("--threads must be positive") }
+        if let t = threads, t <= 0 { throw ValidationError("--threads must be positive") }
     }
 
     func run() throws {
+        if csvHeader { print(BenchmarkResult.csvHeader); return }
         try reportingErrors {
+            let comm = Communicator.world
             let profiler = profile ? OpProfiler() : nil
-            let result = try runBenchmark(mode: mode, batch: batchSize, steps: steps, warmup: warmup, threads: threads,
-                                          profiler: profiler, log: logLine)
-            if let profiler { logLine(profiler.table()) }
-            print(result.jsonLine)
+            let result = try runBenchmark(mode: mode, batch: batchSize, steps: steps, warmup: warmup,
+                                          threads: threads ?? defaultThreadsPerRank(comm), overlap: !noOverlap,
+                                          profiler: profiler, log: comm.isRoot ? logLine : { _ in })
+            if comm.isRoot {
+                if let profiler { logLine(profiler.table()) }
+                print(csv ? result.csvRow : result.jsonLine)
+            }
         }
+        Communicator.world.finalize()
     }
 }

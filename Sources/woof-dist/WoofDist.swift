@@ -8,7 +8,7 @@ struct WoofDist: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "woof-dist",
         abstract: "Fine-tune a pretrained ViT-Ti/16 on ImageWoof: full fine-tuning vs LoRA, data-parallel over MPI.",
-        subcommands: [Train.self, Eval.self, Bench.self, Results.self, DistCheck.self],
+        subcommands: [Train.self, Eval.self, Bench.self, Results.self, Scaling.self, DistCheck.self],
         defaultSubcommand: Train.self)
 }
 
@@ -62,5 +62,17 @@ struct DistCheck: ParsableCommand {
         o.overlap = !noOverlap; o.seedByRank = seedByRank; o.dieRank = dieRank; o.dieStep = dieStep; o.out = out
         try reportingErrors { try runDistCheck(o, log: logLine) }
         Communicator.world.finalize()
+    }
+}
+
+struct Scaling: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scaling", abstract: "Plot a scaling CSV (scripts/bench-scaling.sh) and project it to many nodes.")
+    @Option(help: "The CSV written by scripts/bench-scaling.sh.")
+    var csv: String = "output/scaling/scaling.csv"
+    @Option(help: "Where the plots, projection.csv and summary.txt go.")
+    var out: String = "output/scaling"
+    func run() throws {
+        try reportingErrors { print(try ScalingReport.write(csv: csv, outDir: out), terminator: "") }
     }
 }
