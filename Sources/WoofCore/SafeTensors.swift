@@ -69,6 +69,11 @@ public struct SafeTensorsFile {
             throw fail("header is not valid JSON")
         }
         guard let header = json as? [String: Any] else { throw fail("header JSON is not an object") }
+        // JSON parsers keep the last of repeated keys silently; a file with two tensors of
+        // the same name is ambiguous, so it is rejected.
+        if let dup = SafeTensorsFile.firstDuplicateTopLevelKey(headerBytes) {
+            throw fail("header names '\(dup)' more than once")
+        }
         let dataLen = bytes.count - dataStart
         var entries: [(name: String, shape: [Int], begin: Int, end: Int)] = []
         for (name, value) in header {
@@ -125,6 +130,45 @@ public struct SafeTensorsFile {
                 tensors[e.name] = NamedTensor(shape: e.shape, data: values)
                 names.append(e.name)
             }
+        }
+    }
+
+    /// The first top-level key that occurs twice in a JSON object, scanning bytes (strings,
+    /// escapes and nesting respected).
+    static func firstDuplicateTopLevelKey(_ json: Data) -> String? {
+        var seen = Set<Data>()
+        var depth = 0, inString = false, escaped = false
+        var keyStart = -1
+        var pendingKey: Data? = nil
+        return json.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> String? in
+            for i in 0..<raw.count {
+                let c = raw[i]
+                if inString {
+                    if escaped { escaped = false }
+                    else if c == UInt8(ascii: "\\") { escaped = true }
+                    else if c == UInt8(ascii: "\"") {
+                        inString = false
+                        if depth == 1 && keyStart >= 0 { pendingKey = Data(raw[keyStart..<i]) }
+                        keyStart = -1
+                    }
+                    continue
+                }
+                switch c {
+                case UInt8(ascii: "\""):
+                    inString = true
+                    keyStart = depth == 1 ? i + 1 : -1
+                case UInt8(ascii: ":"):
+                    if depth == 1, let k = pendingKey {
+                        if !seen.insert(k).inserted { return String(decoding: k, as: UTF8.self) }
+                    }
+                    pendingKey = nil
+                case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1; pendingKey = nil
+                case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1; pendingKey = nil
+                case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\t"), UInt8(ascii: "\r"): break
+                default: pendingKey = nil
+                }
+            }
+            return nil
         }
     }
 
