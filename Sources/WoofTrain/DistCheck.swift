@@ -63,6 +63,13 @@ public struct DistCheckOptions {
     public var dieRank = -1          // this rank kills itself with SIGKILL after `dieStep` steps
     public var dieStep = 0
     public var out = ""              // rank 0 writes the final parameters here
+    public var runDir = ""           // the trainer's output directory (checkpoints); temporary if empty
+    public var checkpointEvery = 0
+    public var resume = false
+    public var failRank = -1         // this rank throws an error after `failStep` steps
+    public var failStep = 0
+    public var corruptRank = -1      // this rank perturbs a frozen weight before the start check
+    public var nanStep = -1          // a NaN is put into a gradient at this step (1-based)
     public init() {}
 }
 
@@ -82,6 +89,7 @@ public func runDistCheck(_ o: DistCheckOptions, log: @escaping (String) -> Void)
     var cfg = TrainConfig()
     cfg.mode = o.mode; cfg.epochs = o.epochs; cfg.batchSize = o.batchSize; cfg.overlap = o.overlap
     cfg.loraRank = 4; cfg.loraAlpha = 8; cfg.lr = o.mode == "lora" ? 3e-3 : 1e-3; cfg.warmup = 0.1
+    cfg.checkpointEvery = o.checkpointEvery
     try cfg.validate()
     guard o.batchSize % comm.size == 0 else { throw TrainError.invalidOption("batch \(o.batchSize) not divisible by \(comm.size) ranks") }
     Parallel.configure(threads: 1)
@@ -90,21 +98,32 @@ public func runDistCheck(_ o: DistCheckOptions, log: @escaping (String) -> Void)
     try model.loadWeights(file, replaceHead: true)
     model.reinitializeHead(seed: seed)
     let source = SyntheticShard(config: vit, count: o.images, globalBatch: o.batchSize, rank: comm.rank, ranks: comm.size)
-    let out = NSTemporaryDirectory() + "woof-distcheck-\(getpid())"
+    let out = o.runDir.isEmpty ? NSTemporaryDirectory() + "woof-distcheck-\(getpid())" : o.runDir
     let trainer = Trainer(config: cfg, model: model, train: source, classNames: (0..<vit.numClasses).map(String.init),
                           validate: nil, outDir: out, comm: comm)
     trainer.showProgress = false
     trainer.log = comm.isRoot ? log : { _ in }
+    struct InjectedFailure: Error, CustomStringConvertible { let step: Int; var description: String { "injected failure at step \(step)" } }
     trainer.afterStep = { s in
         if comm.rank == o.dieRank && s.step == o.dieStep {
             log("rank \(comm.rank): simulating a crash (SIGKILL) after step \(s.step)")
             kill(getpid(), SIGKILL)
         }
+        if comm.rank == o.failRank && s.step == o.failStep { throw InjectedFailure(step: s.step) }
     }
+    trainer.afterGradients = { s in
+        if s.step + 1 == o.nanStep, let e = model.params.entries.first(where: { $0.trainable && $0.name.contains("fc1") }) {
+            model.params.grads[e.offset + 1] = .nan
+        }
+    }
+    if comm.rank == o.corruptRank, let e = model.params.entries.first(where: { !$0.trainable }) {
+        model.params.values[e.offset] += 1e-3
+    }
+    if o.resume { _ = try trainer.resume() }
     let initial = Array(UnsafeBufferPointer(start: model.params.values, count: model.params.count))
     try trainer.run()
     if comm.isRoot {
-        try? FileManager.default.removeItem(atPath: out)
+        if o.runDir.isEmpty { try? FileManager.default.removeItem(atPath: out) }
         if !o.out.isEmpty {
             let p = model.params
             try SafeTensorsFile.write(["values": NamedTensor(shape: [p.count], data: Array(UnsafeBufferPointer(start: p.values, count: p.count))),

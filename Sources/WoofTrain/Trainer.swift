@@ -66,6 +66,9 @@ public final class Trainer {
     public var showProgress = true
     /// Called after every optimizer step (tests use it to simulate a crash).
     public var afterStep: ((TrainState) throws -> Void)?
+    /// Called after the gradients of a step are reduced, before they are checked and
+    /// applied (fault-injection tests put a NaN there).
+    public var afterGradients: ((TrainState) -> Void)?
     public private(set) var state = TrainState()
     public private(set) var history: [EpochMetrics] = []
     var classNames: [String] = []
@@ -140,6 +143,7 @@ public final class Trainer {
                 guard let batch = try train.nextBatch() else { break }
                 let (localLoss, localCorrect) = step(images: batch.images, labels: batch.labels)
                 sync.finish()
+                afterGradients?(state)
                 // Loss and accuracy over the global batch; every rank decides alike on them.
                 let g = comm.size > 1
                     ? comm.allreduceSum([Double(localLoss) * Double(batch.labels.count), Double(localCorrect), Double(batch.labels.count)])

@@ -56,10 +56,19 @@ struct DistCheck: ParsableCommand {
     @Option var dieRank = -1
     @Option var dieStep = 0
     @Option var out = ""
+    @Option var runDir = ""
+    @Option var checkpointEvery = 0
+    @Flag var resume = false
+    @Option var failRank = -1
+    @Option var failStep = 0
+    @Option var corruptRank = -1
+    @Option var nanStep = -1
     func run() throws {
         var o = DistCheckOptions()
         o.mode = mode; o.weights = weights; o.epochs = epochs; o.batchSize = batchSize; o.images = images
         o.overlap = !noOverlap; o.seedByRank = seedByRank; o.dieRank = dieRank; o.dieStep = dieStep; o.out = out
+        o.runDir = runDir; o.checkpointEvery = checkpointEvery; o.resume = resume; o.failRank = failRank
+        o.failStep = failStep; o.corruptRank = corruptRank; o.nanStep = nanStep
         try reportingErrors { try runDistCheck(o, log: logLine) }
         Communicator.world.finalize()
     }

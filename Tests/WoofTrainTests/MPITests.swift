@@ -3,7 +3,8 @@ import WoofCore
 
 /// Data parallelism end to end: `mpirun -np 2` against one process, on the golden tiny ViT
 /// with synthetic data, through the real trainer (`woof-dist dist-check`).
-final class MPITests: XCTestCase {
+/// Runs `woof-dist dist-check` under mpirun.
+struct MPIRunner {
     /// The woof-dist binary built next to this test bundle.
     var binary: String {
         let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
@@ -40,6 +41,14 @@ final class MPITests: XCTestCase {
         let r = try mpirun(np, args + ["--out", out])
         XCTAssertEqual(r.status, 0, "mpirun -np \(np) \(args) failed:\n\(r.output)", file: file, line: line)
         return try SafeTensorsFile(path: out)
+    }
+}
+
+final class MPITests: XCTestCase {
+    let runner = MPIRunner()
+    func mpirun(_ np: Int, _ args: [String], timeout: Double = 60) throws -> MPIRunner.Run { try runner.mpirun(np, args, timeout: timeout) }
+    func trainedParameters(np: Int, _ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> SafeTensorsFile {
+        try runner.trainedParameters(np: np, args, file: file, line: line)
     }
 
     func testTwoRanksMatchOneRankInBothModesWithAndWithoutOverlap() throws {
