@@ -17,7 +17,7 @@ BIN := .build/release/woof-dist
 APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libjpeg-dev libpng-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all study demo deps build test bench clean data weights baseline full lora results
+.PHONY: all study demo deps build test bench clean data weights baseline full lora results fuzz drills scaling
 
 all: study
 
@@ -81,6 +81,21 @@ build: deps
 test: deps
 	$(SWIFT) build -c release --build-tests -Xswiftc -enable-testing
 	$(SWIFT) test -c release -Xswiftc -enable-testing --skip-build
+
+# Long forms: 100,000+ fuzz cases per reader, and the fault drills (kill -9, dead rank, disk full).
+fuzz: deps
+	$(SWIFT) build -c release --build-tests -Xswiftc -enable-testing
+	WOOF_FUZZ_CASES=$${WOOF_FUZZ_CASES:-100000} $(SWIFT) test -c release -Xswiftc -enable-testing --skip-build \
+	  --filter "SafeTensorsFuzzTests|JPEGFuzzTests"
+
+drills: build
+	$(SWIFT) build -c release --build-tests -Xswiftc -enable-testing
+	scripts/fault-drills.sh
+
+# Data-parallel scaling: 1, 2, 4 ranks × full, LoRA → output/scaling/ (CSV, plots, projection).
+scaling: output/scaling/scaling.csv
+output/scaling/scaling.csv: | build
+	scripts/bench-scaling.sh
 
 demo: build
 	@echo "== one training step of ViT-Ti/16, batch 32, synthetic input (images/s) =="

@@ -72,6 +72,8 @@ public final class Trainer {
     public private(set) var state = TrainState()
     public private(set) var history: [EpochMetrics] = []
     var classNames: [String] = []
+    /// The commit checked out when the run started (a binary built from it, normally).
+    let gitCommit = Machine.gitCommit()
 
     public var checkpointPath: String { outDir + "/checkpoint.safetensors" }
     public var totalSteps: Int { train.batchesPerEpoch * config.epochs }
@@ -258,7 +260,7 @@ public final class Trainer {
             "config": configObject,
             "learning_rate": config.learningRate,
             "machine": Machine.describe(),
-            "git_commit": Machine.gitCommit() ?? NSNull(),
+            "git_commit": gitCommit ?? NSNull(),
         ]
         if let v = last?.valTop1 { summary["final_val_top1"] = v }
         if let v = last?.valPerClass { summary["final_val_per_class"] = v }

@@ -9,7 +9,7 @@ enum TestPaths {
         for _ in 0..<3 { url.deleteLastPathComponent() }
         return url.path
     }()
-    static let shared = packageRoot + "/../shared"
+    static let shared = ProcessInfo.processInfo.environment["WOOF_SHARED"] ?? (packageRoot + "/../shared")
     static let sharedData = shared + "/data/imagewoof2-256"
     static let golden = shared + "/golden/vit_tiny_pretrained_io.safetensors"
 }
