@@ -17,7 +17,7 @@ BIN := .build/release/woof-dist
 APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libjpeg-dev libpng-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all study demo deps build test bench clean data weights baseline full lora results fuzz drills scaling
+.PHONY: all study demo deps build test bench clean data weights baseline full lora results fuzz drills scaling attention
 
 all: study
 
@@ -27,7 +27,7 @@ DATA_URL := https://s3.amazonaws.com/fast-ai-imageclas/imagewoof2-320.tgz
 EPOCHS ?= 5
 TRAIN_FLAGS ?=
 
-study: build data weights baseline full lora results
+study: build data weights baseline full lora attention scaling results
 	@echo
 	@echo "== done: output/results.md; models in output/full_model and output/lora_model =="
 
@@ -60,6 +60,13 @@ output/%_model/summary.json: | build
 	@mkdir -p output/$*_model
 	$(BIN) train --mode $* --epochs $(EPOCHS) --out output/$*_model $(TRAIN_FLAGS) \
 	  $$([ -f output/$*_model/checkpoint.safetensors ] && echo --resume) 2>&1 | tee -a output/$*_model/train.log
+
+ATTN_FLAGS ?=
+# Attention maps of the last block (original ViT vs full FT vs LoRA) → output/attention/:
+# per-image maps, summary.png, attention_change.csv (JS divergence, mask IoU), attention_stats.csv.
+attention: output/attention/attention_change.csv
+output/attention/attention_change.csv: output/full_model/summary.json output/lora_model/summary.json | build
+	$(BIN) attention --models pretrained,output/full_model,output/lora_model --out output/attention $(ATTN_FLAGS)
 
 results:
 	$(BIN) results --output output

@@ -24,7 +24,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -x "$BIN" ] || { echo "$BIN not built: run make build" >&2; exit 1; }
-MPIRUN=(mpirun --oversubscribe)
+# --bind-to none: by default OpenMPI pins each rank to one core, which would leave a
+# 1-rank run with 2 threads on a single core.
+MPIRUN=(mpirun --oversubscribe --bind-to none)
 [ "$(id -u)" = 0 ] && MPIRUN+=(--allow-run-as-root)
 CORES=$(nproc)
 mkdir -p "$OUT"

@@ -17,6 +17,9 @@ public struct EvalResult: Codable {
     /// a 1000-class argmax that is not a dog of the ten — is counted in `otherPredictions`).
     public var confusion: [[Int]]
     public var otherPredictions: Int
+    /// Images per label (the denominators of per-class accuracy; with a 1000-class model
+    /// they include images predicted outside the ten classes).
+    public var labelCounts: [Int] = []
     public var seconds: Double
     /// Per-image (relative path, label, prediction).
     public var predictions: [Prediction]
@@ -25,7 +28,10 @@ public struct EvalResult: Codable {
 
     public var top1: Double { images > 0 ? Double(correct) / Double(images) : 0 }
     public var perClass: [Double] {
-        confusion.enumerated().map { (i, row) in let n = row.reduce(0, +); return n > 0 ? Double(row[i]) / Double(n) : 0 }
+        confusion.enumerated().map { (i, row) in
+            let n = i < labelCounts.count ? labelCounts[i] : row.reduce(0, +)
+            return n > 0 ? Double(row[i]) / Double(n) : 0
+        }
     }
     public var imagesPerSecond: Double { seconds > 0 ? Double(images) / seconds : 0 }
 
@@ -64,7 +70,7 @@ public func evaluate(model: VisionTransformer, loader: BatchLoader, zeroShot: Bo
     let step = GradientStep(model: model)
     var result = EvalResult(images: 0, correct: 0, classes: loader.dataset.classes,
                             confusion: Array(repeating: Array(repeating: 0, count: k), count: k),
-                            otherPredictions: 0, seconds: 0, predictions: [])
+                            otherPredictions: 0, labelCounts: Array(repeating: 0, count: k), seconds: 0, predictions: [])
     let t0 = Date()
     loader.startEpoch(0)
     while let batch = try loader.next() {
@@ -86,16 +92,18 @@ public func evaluate(model: VisionTransformer, loader: BatchLoader, zeroShot: Bo
             if let w = woof { result.confusion[label][w] += 1; if w == label { result.correct += 1 } }
             else { result.otherPredictions += 1 }
             result.images += 1
+            result.labelCounts[label] += 1
             result.predictions.append(.init(path: loader.dataset.samples[batch.sampleIndices[i]].relativePath, label: label, pred: pred))
         }
         progress?.advance(by: batch.count)
     }
     if let comm, comm.size > 1 {
         let flat = [Int64(result.images), Int64(result.correct), Int64(result.otherPredictions)]
-            + result.confusion.flatMap { $0.map(Int64.init) }
+            + result.confusion.flatMap { $0.map(Int64.init) } + result.labelCounts.map(Int64.init)
         let sum = comm.allreduceSum(flat)
         result.images = Int(sum[0]); result.correct = Int(sum[1]); result.otherPredictions = Int(sum[2])
         for i in 0..<k { for j in 0..<k { result.confusion[i][j] = Int(sum[3 + i * k + j]) } }
+        for i in 0..<k { result.labelCounts[i] = Int(sum[3 + k * k + i]) }
     }
     result.seconds = Date().timeIntervalSince(t0)
     progress?.finish()

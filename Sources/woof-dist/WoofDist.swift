@@ -8,7 +8,7 @@ struct WoofDist: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "woof-dist",
         abstract: "Fine-tune a pretrained ViT-Ti/16 on ImageWoof: full fine-tuning vs LoRA, data-parallel over MPI.",
-        subcommands: [Train.self, Eval.self, Bench.self, Results.self, Scaling.self, DistCheck.self],
+        subcommands: [Train.self, Eval.self, Bench.self, Attention.self, Results.self, Scaling.self, DistCheck.self],
         defaultSubcommand: Train.self)
 }
 

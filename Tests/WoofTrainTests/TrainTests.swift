@@ -223,3 +223,16 @@ final class TrainTests: XCTestCase {
         }
     }
 }
+
+final class EvalResultTests: XCTestCase {
+    /// Per-class accuracy counts every image of the class, also those a 1000-class model
+    /// predicts outside the ten classes.
+    func testPerClassUsesAllImagesOfTheLabel() {
+        var r = EvalResult(images: 4, correct: 1, classes: ["a", "b"], confusion: [[1, 1], [0, 0]], otherPredictions: 2,
+                           labelCounts: [3, 1], seconds: 1, predictions: [])
+        XCTAssertEqual(r.perClass[0], 1.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(r.perClass[1], 0)
+        r.labelCounts = []
+        XCTAssertEqual(r.perClass[0], 0.5, accuracy: 1e-12)   // legacy: row sums
+    }
+}

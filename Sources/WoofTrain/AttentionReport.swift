@@ -1,0 +1,561 @@
+import Foundation
+import WoofCore
+import WoofModel
+import WoofData
+import WoofViz
+
+/// Options of `woof-dist attention` (see `AttentionReport.run`).
+public struct AttentionOptions {
+    /// Model specs: `pretrained` (the timm file, `weights`), a run directory holding
+    /// `model.safetensors`, or a safetensors file.
+    public var models = ["pretrained", "output/full_model", "output/lora_model"]
+    /// Images to draw; empty means `perClass` images of each val class.
+    public var images: [String] = []
+    /// With no `images`: the first K val images of each class in sorted path order.
+    public var perClass = 2
+    /// Data root (`resolveDataRoot`).
+    public var data: String?
+    public var out = "output/attention"
+    /// DINO mask threshold: fraction of the CLS attention mass the mask keeps.
+    public var threshold: Float = 0.6
+    /// Val images per class for the change metrics: nil = all, 0 = no metrics.
+    public var metricImages: Int?
+    public var batchSize = 32
+    /// The pretrained weights file behind `pretrained` (default `resolveWeights(nil)`).
+    public var weights: String?
+    /// Display names of the classes from their wnids (e.g. breed names); wnids otherwise.
+    public var classNames: ((_ wnids: [String]) -> [String])?
+    public var showProgress = true
+    public init() {}
+}
+
+/// One row of `attention_change.csv`: how the last block's CLS attention of `modelB`
+/// differs from `modelA`'s for one head (`0`, `1`, `2` or `mean`) over the metric images
+/// of one class (wnid) or all of them (`all`).
+public struct AttentionChangeRow: Equatable {
+    public var modelA, modelB, head, wnid, className: String
+    public var images: Int
+    /// Mean Jensen–Shannon divergence in nats (0 … ln 2).
+    public var js: Double
+    /// Mean IoU of the thresholded masks.
+    public var iou: Double
+}
+
+/// One row of `attention_stats.csv`: one model's last-block CLS attention for one head over
+/// the metric images of one class (or `all`).
+public struct AttentionStatsRow: Equatable {
+    public var model, head, wnid, className: String
+    public var images: Int
+    /// Mean number of patches in the thresholded mask (of 196).
+    public var maskPatches: Double
+    /// Mean entropy of the CLS→patch distribution in nats (uniform over 196: ln 196 ≈ 5.28).
+    public var entropy: Double
+    /// Accuracy on these images (ten-way; a 1000-class model is scored on the ten classes' logits).
+    public var accuracy: Double
+}
+
+/// What `AttentionReport.run` wrote.
+public struct AttentionReportResult {
+    /// Per image and model: the figure's path and its size in pixels.
+    public var imageFigures: [(path: String, width: Int, height: Int)] = []
+    public var summaryPath = ""
+    public var summarySize = (width: 0, height: 0)
+    public var csvPath = ""
+    public var rows: [AttentionChangeRow] = []
+    public var stats: [AttentionStatsRow] = []
+    /// The printed table.
+    public var table = ""
+}
+
+/// `woof-dist attention`: DINO-style attention maps of the last block for the original ViT
+/// and the fine-tuned models, a summary grid for the paper, and numbers for how attention
+/// changed (Jensen–Shannon divergence and mask IoU per model pair and head).
+public enum AttentionReport {
+    /// Side of a map tile in the per-image figures (the model's crop, unscaled).
+    public static let tileSide = ImageTransform.cropSize
+    /// Padding between tiles.
+    public static let padding = 8
+    /// Widest summary figure, for a paper page.
+    public static let maxSummaryWidth = 1600
+
+    /// A loaded model behind one `--models` entry.
+    struct ModelEntry {
+        let spec: String
+        let path: String
+        /// Short name for files and the CSV (`pretrained`, `full_model`, `lora_model`).
+        let slug: String
+        /// Name in figures (`original ViT`, `full FT`, `LoRA`).
+        let label: String
+        /// Index into the de-duplicated list of loaded models.
+        let unique: Int
+    }
+
+    /// Maps and prediction of one image under one model.
+    struct ImageMaps {
+        var heads: [[Float]]
+        var mean: [Float]
+        var rollout: [Float]
+        var logits: [Float]
+    }
+
+    /// Resolves a `--models` entry to a weights file, failing with the command that makes it.
+    static func resolveModelPath(_ spec: String, weights: String?) throws -> String {
+        let fm = FileManager.default
+        if spec == "pretrained" {
+            let p = resolveWeights(explicit: weights)
+            guard fm.isReadableFile(atPath: p) else {
+                throw TrainError.invalidOption("pretrained weights \(p) not found: run `make weights` (or pass --weights FILE)")
+            }
+            return p
+        }
+        var isDir: ObjCBool = false
+        let exists = fm.fileExists(atPath: spec, isDirectory: &isDir)
+        let path = exists && isDir.boolValue ? spec + "/model.safetensors" : spec
+        if fm.isReadableFile(atPath: path) { return path }
+        let lower = spec.lowercased()
+        let how: String
+        if lower.contains("lora") { how = "`make lora` (or `woof-dist train --mode lora`)" }
+        else if lower.contains("full") { how = "`make full` (or `woof-dist train --mode full`)" }
+        else { how = "`make full` / `make lora` (or `woof-dist train --mode full|lora`)" }
+        throw TrainError.invalidOption("\(spec): no trained model at \(path) — it is produced by \(how); "
+                                       + "use `--models pretrained,...` to choose other models")
+    }
+
+    static func slug(for spec: String, path: String) -> String {
+        if spec == "pretrained" { return "pretrained" }
+        let url = URL(fileURLWithPath: path)
+        let name = url.lastPathComponent == "model.safetensors"
+            ? url.deletingLastPathComponent().lastPathComponent : url.deletingPathExtension().lastPathComponent
+        let cleaned = String(name.map { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" ? $0 : "_" })
+        return cleaned.isEmpty ? "model" : cleaned
+    }
+
+    static func label(for spec: String, slug: String) -> String {
+        if spec == "pretrained" { return "original ViT" }
+        let l = slug.lowercased()
+        if l.contains("lora") { return "LoRA" }
+        if l.contains("full") { return "full FT" }
+        return slug
+    }
+
+    /// Short breed names for figure captions (keyed by wnid).
+    static let shortNames: [String: String] = [
+        "n02086240": "Shih-Tzu", "n02087394": "ridgeback", "n02088364": "beagle", "n02089973": "foxhound",
+        "n02093754": "Border terrier", "n02096294": "Austr. terrier", "n02099601": "golden retr.",
+        "n02105641": "OE sheepdog", "n02111889": "Samoyed", "n02115641": "dingo",
+    ]
+
+    /// The ten-way prediction (label index) of a logits row; a 1000-class model is scored
+    /// on the ImageWoof classes' ImageNet logits (zero-shot), as `evaluate(zeroShot:)` does.
+    static func predict(_ logits: [Float], classes: Int) -> Int {
+        if logits.count == 1000 && classes == imageWoofImageNetIndices.count {
+            return (0..<classes).max { logits[imageWoofImageNetIndices[$0]] < logits[imageWoofImageNetIndices[$1]] }!
+        }
+        return logits.indices.max { logits[$0] < logits[$1] }!
+    }
+
+    /// Runs every unique model on `count` transformed images, in batches, capturing the
+    /// attention of `blocks`; `visit(model, image, logits row, attention by block)` is called
+    /// per image (attention of one image: heads × T × T).
+    static func forEachImage(models: [VisionTransformer], images: UnsafePointer<Float>, count: Int, batchSize: Int,
+                             blocks: Set<Int>, tape: Tape,
+                             visit: (_ model: Int, _ image: Int, _ logits: [Float], _ attention: [Int: [Float]]) -> Void) {
+        let per = ImageTransform.floatsPerImage
+        var start = 0
+        while start < count {
+            let n = min(batchSize, count - start)
+            for (m, model) in models.enumerated() {
+                let c = model.config
+                tape.reset()
+                tape.isRecording = false
+                let x = tape.input(images + start * per, shape: [n, c.inChans, c.imgSize, c.imgSize])
+                let (logits, attn) = model.forward(tape, images: x, captureAttention: blocks)
+                let nc = c.numClasses, hTT = c.numHeads * c.tokens * c.tokens
+                for i in 0..<n {
+                    let row = Array(UnsafeBufferPointer(start: logits.data + i * nc, count: nc))
+                    var a: [Int: [Float]] = [:]
+                    for (b, t) in attn { a[b] = Array(UnsafeBufferPointer(start: t.data + i * hTT, count: hTT)) }
+                    visit(m, start + i, row, a)
+                }
+            }
+            start += n
+        }
+        tape.reset()
+    }
+
+    /// Writes the figures, `attention_change.csv`, `attention_stats.csv` and
+    /// `attention_change.txt` into `options.out`; returns what was written and the table.
+    public static func run(_ o: AttentionOptions, log: (String) -> Void) throws -> AttentionReportResult {
+        guard !o.models.isEmpty else { throw TrainError.invalidOption("--models is empty") }
+        guard o.threshold > 0 && o.threshold <= 1 else { throw TrainError.invalidOption("--threshold must be in (0, 1]") }
+        guard o.batchSize > 0 else { throw TrainError.invalidOption("--batch-size must be positive") }
+        guard o.perClass > 0 || !o.images.isEmpty else { throw TrainError.invalidOption("--per-class must be positive") }
+        if let m = o.metricImages, m < 0 { throw TrainError.invalidOption("--metric-images must be ≥ 0") }
+
+        // Models: resolve every spec first so a missing one fails before any work.
+        let paths = try o.models.map { try resolveModelPath($0, weights: o.weights) }
+        var uniquePaths: [String] = []
+        var loaded: [VisionTransformer] = []
+        var entries: [ModelEntry] = []
+        var usedSlugs: [String: Int] = [:]
+        for (spec, path) in zip(o.models, paths) {
+            let u: Int
+            if let i = uniquePaths.firstIndex(of: path) { u = i } else {
+                let model = try modelForEvaluation(weights: path)
+                guard model.config.tokens == 197 && model.config.imgSize == ImageTransform.cropSize else {
+                    throw TrainError.invalidOption("\(path): not a ViT-Ti/16 at 224 px")
+                }
+                uniquePaths.append(path); loaded.append(model); u = loaded.count - 1
+                log("model \(spec): \(path) (\(model.config.numClasses) classes)")
+            }
+            var s = slug(for: spec, path: path)
+            let seen = usedSlugs[s, default: 0]
+            usedSlugs[s] = seen + 1
+            let lab = label(for: spec, slug: s)
+            if seen > 0 { s += "_\(seen + 1)" }
+            entries.append(ModelEntry(spec: spec, path: path, slug: s, label: seen > 0 ? "\(lab) (\(seen + 1))" : lab, unique: u))
+        }
+        let cfg = loaded[0].config
+        let heads = cfg.numHeads, tokens = cfg.tokens, grid = cfg.imgSize / cfg.patchSize
+
+        // Data: the class list (train folders), the val split for the default images and metrics.
+        let root = resolveDataRoot(explicit: o.data)
+        let needVal = o.images.isEmpty || o.metricImages != 0
+        let val: ImageFolder? = needVal ? try ImageFolder(root: root.path, split: "val") : nil
+        let wnids = val?.classes ?? ((try? ImageFolder.classFolders(root: root.path, split: "train")) ?? [])
+        let fullNames = o.classNames.map { $0(wnids) }.flatMap { $0.count == wnids.count ? $0 : nil } ?? wnids
+        func shortName(_ label: Int?) -> String {
+            guard let l = label, l >= 0, l < wnids.count else { return "?" }
+            return shortNames[wnids[l]] ?? fullNames[l]
+        }
+
+        // The images to draw: (path, label, display path).
+        var shown: [(path: String, label: Int?, name: String)] = []
+        if o.images.isEmpty, let val {
+            var taken = [Int](repeating: 0, count: wnids.count)
+            for (i, s) in val.samples.enumerated() where taken[s.label] < o.perClass {
+                taken[s.label] += 1
+                shown.append((val.path(of: i), s.label, s.relativePath))
+            }
+        } else {
+            for p in o.images {
+                let parent = URL(fileURLWithPath: p).deletingLastPathComponent().lastPathComponent
+                shown.append((p, wnids.firstIndex(of: parent), p))
+            }
+        }
+        guard !shown.isEmpty else { throw TrainError.invalidOption("no images to draw") }
+
+        let fm = FileManager.default
+        let mapsDir = o.out + "/maps"
+        try fm.createDirectory(atPath: mapsDir, withIntermediateDirectories: true)
+        var result = AttentionReportResult()
+        let tape = Tape()
+        tape.isRecording = false
+
+        // 1. Per-image maps of every model (all blocks captured, for the rollout).
+        let per = ImageTransform.floatsPerImage
+        let input = UnsafeMutablePointer<Float>.allocate(capacity: shown.count * per)
+        defer { input.deallocate() }
+        var crops: [RGBCanvas] = []
+        for (i, s) in shown.enumerated() {
+            let img = try decodeJPEG(path: s.path)
+            evalTransform(img, into: input + i * per)
+            crops.append(cropCanvas(input + i * per, side: cfg.imgSize))
+        }
+        var maps = [[ImageMaps?]](repeating: [ImageMaps?](repeating: nil, count: shown.count), count: loaded.count)
+        forEachImage(models: loaded, images: input, count: shown.count, batchSize: o.batchSize,
+                     blocks: Set(0..<cfg.depth), tape: tape) { m, i, logits, attn in
+            let last = attn[cfg.depth - 1]!
+            maps[m][i] = ImageMaps(heads: AttentionAnalysis.clsToPatch(last, heads: heads, tokens: tokens),
+                                   mean: AttentionAnalysis.clsToPatchMean(last, heads: heads, tokens: tokens),
+                                   rollout: AttentionAnalysis.rolloutCLSMap((0..<cfg.depth).map { attn[$0]! }, heads: heads, tokens: tokens),
+                                   logits: logits)
+        }
+        for (i, s) in shown.enumerated() {
+            let stem = URL(fileURLWithPath: s.path).deletingPathExtension().lastPathComponent
+            for e in entries {
+                let mp = maps[e.unique][i]!
+                let pred = predict(mp.logits, classes: wnids.count)
+                let fig = imageFigure(crop: crops[i], maps: mp, grid: grid, threshold: o.threshold,
+                                      title: "\(e.label): \(s.name)",
+                                      subtitle: "class: \(s.label.map { fullNames[$0] } ?? "?")    prediction: \(pred < fullNames.count ? fullNames[pred] : "class \(pred)")")
+                let path = String(format: "%@/%02d_%@_%@.png", mapsDir, i, stem, e.slug)
+                try fig.writePNG(path: path)
+                result.imageFigures.append((path, fig.width, fig.height))
+            }
+        }
+        log("maps: \(result.imageFigures.count) figures in \(mapsDir)/")
+
+        // 2. The summary grid (mean-head maps).
+        let summary = summaryFigure(crops: crops, shown: shown, entries: entries, maps: maps, grid: grid,
+                                    classes: wnids.count, shortName: shortName)
+        result.summaryPath = o.out + "/summary.png"
+        try summary.writePNG(path: result.summaryPath)
+        result.summarySize = (summary.width, summary.height)
+        log("summary: \(result.summaryPath) (\(summary.width)×\(summary.height))")
+
+        // 3. Numbers over the val images of each class.
+        guard let val, o.metricImages != 0, !wnids.isEmpty else {
+            result.table = "no change metrics (--metric-images 0)\n"
+            return result
+        }
+        var counts = [Int](repeating: 0, count: wnids.count)
+        let metricSet = val.filtered { i in
+            let l = val.samples[i].label
+            counts[l] += 1
+            return o.metricImages.map { counts[l] <= $0 } ?? true
+        }
+        let n = metricSet.count
+        // Per unique model and image: 3 heads + mean CLS maps, masks, prediction.
+        let views = heads + 1
+        var dists = [[[Float]]](repeating: [], count: loaded.count)
+        var masks = [[[Bool]]](repeating: [], count: loaded.count)
+        var preds = [[Int]](repeating: [Int](repeating: -1, count: n), count: loaded.count)
+        for m in loaded.indices {
+            dists[m] = [[Float]](repeating: [], count: n * views)
+            masks[m] = [[Bool]](repeating: [], count: n * views)
+        }
+        var labels = [Int](repeating: 0, count: n)
+        let loader = BatchLoader(dataset: metricSet, batchSize: o.batchSize, mode: .eval, workers: 2, prefetch: 2)
+        let progress = Progress("attention", total: n)
+        progress.enabled = o.showProgress
+        loader.startEpoch(0)
+        var seen = 0
+        while let batch = try loader.next() {
+            for i in 0..<batch.count { labels[seen + i] = Int(batch.labels[i]) }
+            let base = seen
+            forEachImage(models: loaded, images: batch.images, count: batch.count, batchSize: batch.count,
+                         blocks: [cfg.depth - 1], tape: tape) { m, i, logits, attn in
+                let last = attn[cfg.depth - 1]!
+                let hs = AttentionAnalysis.clsToPatch(last, heads: heads, tokens: tokens)
+                let all = hs + [AttentionAnalysis.clsToPatchMean(last, heads: heads, tokens: tokens)]
+                for (v, d) in all.enumerated() {
+                    dists[m][(base + i) * views + v] = d
+                    masks[m][(base + i) * views + v] = AttentionAnalysis.thresholdMask(d, threshold: o.threshold).mask
+                }
+                preds[m][base + i] = predict(logits, classes: wnids.count)
+            }
+            seen += batch.count
+            progress.advance(by: batch.count)
+        }
+        progress.finish()
+        loader.stop()
+
+        let headNames = (0..<heads).map(String.init) + ["mean"]
+        let groups: [(wnid: String, name: String, images: [Int])] =
+            wnids.indices.map { c in (wnids[c], fullNames[c], (0..<n).filter { labels[$0] == c }) }
+            + [("all", "all", Array(0..<n))]
+        for a in entries.indices {
+            for b in entries.indices where b > a {
+                let ua = entries[a].unique, ub = entries[b].unique
+                for v in 0..<views {
+                    for g in groups {
+                        var js = 0.0, iou = 0.0
+                        for i in g.images {
+                            js += AttentionAnalysis.jensenShannon(dists[ua][i * views + v], dists[ub][i * views + v])
+                            iou += AttentionAnalysis.iou(masks[ua][i * views + v], masks[ub][i * views + v])
+                        }
+                        let k = Double(max(g.images.count, 1))
+                        result.rows.append(.init(modelA: entries[a].slug, modelB: entries[b].slug, head: headNames[v],
+                                                 wnid: g.wnid, className: g.name, images: g.images.count,
+                                                 js: js / k, iou: iou / k))
+                    }
+                }
+            }
+        }
+        for e in entries {
+            let u = e.unique
+            for v in 0..<views {
+                for g in groups {
+                    var patches = 0.0, entropy = 0.0, correct = 0
+                    for i in g.images {
+                        patches += Double(masks[u][i * views + v].filter { $0 }.count)
+                        entropy += AttentionAnalysis.entropy(dists[u][i * views + v])
+                        if preds[u][i] == labels[i] { correct += 1 }
+                    }
+                    let k = Double(max(g.images.count, 1))
+                    result.stats.append(.init(model: e.slug, head: headNames[v], wnid: g.wnid, className: g.name,
+                                              images: g.images.count, maskPatches: patches / k, entropy: entropy / k,
+                                              accuracy: Double(correct) / k))
+                }
+            }
+        }
+
+        var csv = "model_a,model_b,head,class,class_name,images,js_mean,iou_mean\n"
+        for r in result.rows {
+            csv += "\(r.modelA),\(r.modelB),\(r.head),\(r.wnid),\(r.className),\(r.images),"
+                + String(format: "%.6f,%.6f\n", r.js, r.iou)
+        }
+        result.csvPath = o.out + "/attention_change.csv"
+        try AtomicFile.write(Data(csv.utf8), to: result.csvPath)
+        var scsv = "model,head,class,class_name,images,mask_patches_mean,entropy_mean,accuracy\n"
+        for r in result.stats {
+            scsv += "\(r.model),\(r.head),\(r.wnid),\(r.className),\(r.images),"
+                + String(format: "%.3f,%.6f,%.6f\n", r.maskPatches, r.entropy, r.accuracy)
+        }
+        try AtomicFile.write(Data(scsv.utf8), to: o.out + "/attention_stats.csv")
+        result.table = table(result, n: n, threshold: o.threshold, headNames: headNames, groups: groups)
+        try AtomicFile.write(Data(result.table.utf8), to: o.out + "/attention_change.txt")
+        log("numbers: \(result.csvPath), \(o.out)/attention_stats.csv, \(o.out)/attention_change.txt")
+        return result
+    }
+
+    // MARK: Text
+
+    static func table(_ r: AttentionReportResult, n: Int, threshold: Float, headNames: [String],
+                      groups: [(wnid: String, name: String, images: [Int])]) -> String {
+        func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s + " " : s.padding(toLength: w, withPad: " ", startingAt: 0) }
+        var s = "Attention change, last block CLS->patch attention, \(n) val images "
+            + "(JS divergence in nats, max ln 2 = 0.693; IoU of the \(Int((threshold * 100).rounded()))%-mass masks)\n"
+        s += pad("model A", 14) + pad("model B", 14) + pad("head", 6) + pad("images", 8) + pad("JS", 8) + "IoU\n"
+        for row in r.rows where row.wnid == "all" {
+            s += pad(row.modelA, 14) + pad(row.modelB, 14) + pad(row.head, 6) + pad("\(row.images)", 8)
+                + pad(String(format: "%.4f", row.js), 8) + String(format: "%.3f", row.iou) + "\n"
+        }
+        let pairs = r.rows.filter { $0.wnid == "all" && $0.head == "mean" }.map { ($0.modelA, $0.modelB) }
+        if !pairs.isEmpty {
+            s += "\nPer class, mean of heads (JS / IoU):\n" + pad("class", 22) + pad("images", 8)
+            s += pairs.map { pad("\($0.0)->\($0.1)", 27) }.joined() + "\n"
+            for g in groups {
+                let rows = r.rows.filter { $0.wnid == g.wnid && $0.head == "mean" }
+                s += pad(g.name, 22) + pad("\(g.images.count)", 8)
+                    + rows.map { pad(String(format: "%.4f / %.3f", $0.js, $0.iou), 27) }.joined() + "\n"
+            }
+        }
+        let models = r.stats.reduce(into: [String]()) { if !$0.contains($1.model) { $0.append($1.model) } }
+        s += "\nPer model, all metric images: accuracy, patches in the mask (of 196) and entropy (nats; uniform = 5.28)\n"
+        s += pad("model", 14) + pad("acc", 8) + headNames.map { pad("h\($0) patches/H", 18) }.joined() + "\n"
+        for m in models {
+            let rows = r.stats.filter { $0.model == m && $0.wnid == "all" }
+            s += pad(m, 14) + pad(String(format: "%.2f%%", 100 * (rows.first?.accuracy ?? 0)), 8)
+                + headNames.map { h in
+                    let x = rows.first { $0.head == h }!
+                    return pad(String(format: "%.1f / %.2f", x.maskPatches, x.entropy), 18)
+                }.joined() + "\n"
+        }
+        return s
+    }
+
+    // MARK: Drawing
+
+    /// The 224 crop as the model sees it, recovered exactly from the normalised CHW floats
+    /// ((x · 0.5 + 0.5) · 255 is the original byte).
+    static func cropCanvas(_ chw: UnsafePointer<Float>, side: Int) -> RGBCanvas {
+        let plane = side * side
+        var px = [UInt8](repeating: 0, count: plane * 3)
+        for i in 0..<plane {
+            for c in 0..<3 {
+                let v = (chw[c * plane + i] * 0.5 + 0.5) * 255
+                px[i * 3 + c] = UInt8(max(0, min(255, v.rounded())))
+            }
+        }
+        return try! RGBCanvas(width: side, height: side, pixels: px)
+    }
+
+    /// `map` (a `grid`×`grid` distribution) min–max scaled, upsampled and overlaid on `image`.
+    static func overlayMap(_ image: RGBCanvas, _ map: [Float], grid: Int, alpha: Float = 0.6) -> RGBCanvas {
+        let heat = upsampleBilinear(normalized(map), gw: grid, gh: grid, to: image.width, image.height)
+        return overlay(image: image, heat: heat, alpha: alpha)
+    }
+
+    /// DINO's thresholded map: the crop dimmed outside the mask's patches, the mask outlined.
+    static func maskView(_ image: RGBCanvas, mask: [Bool], grid: Int) -> RGBCanvas {
+        var out = image
+        let w = image.width, h = image.height
+        func x0(_ c: Int) -> Int { c * w / grid }
+        func y0(_ r: Int) -> Int { r * h / grid }
+        func inside(_ r: Int, _ c: Int) -> Bool { r >= 0 && c >= 0 && r < grid && c < grid && mask[r * grid + c] }
+        for r in 0..<grid { for c in 0..<grid where !mask[r * grid + c] {
+            out.fillRect(x: x0(c), y: y0(r), width: x0(c + 1) - x0(c), height: y0(r + 1) - y0(r), .black, alpha: 0.7)
+        } }
+        let edge = RGBColor(253, 231, 37), t = 2
+        for r in 0..<grid { for c in 0..<grid where mask[r * grid + c] {
+            let xa = x0(c), xb = x0(c + 1), ya = y0(r), yb = y0(r + 1)
+            if !inside(r - 1, c) { out.fillRect(x: xa, y: ya, width: xb - xa, height: t, edge) }
+            if !inside(r + 1, c) { out.fillRect(x: xa, y: yb - t, width: xb - xa, height: t, edge) }
+            if !inside(r, c - 1) { out.fillRect(x: xa, y: ya, width: t, height: yb - ya, edge) }
+            if !inside(r, c + 1) { out.fillRect(x: xb - t, y: ya, width: t, height: yb - ya, edge) }
+        } }
+        return out
+    }
+
+    /// One image under one model: crop, per-head maps, mean map, thresholded mean map,
+    /// rollout; a two-line title above.
+    static func imageFigure(crop: RGBCanvas, maps m: ImageMaps, grid: Int, threshold: Float,
+                            title: String, subtitle: String) -> RGBCanvas {
+        let (mask, mass) = AttentionAnalysis.thresholdMask(m.mean, threshold: threshold)
+        let kept = mask.reduce(0) { $0 + ($1 ? 1 : 0) }
+        var tiles = [crop], captions = ["224 crop"]
+        for (h, map) in m.heads.enumerated() { tiles.append(overlayMap(crop, map, grid: grid)); captions.append("head \(h)") }
+        tiles.append(overlayMap(crop, m.mean, grid: grid)); captions.append("mean of heads")
+        tiles.append(maskView(crop, mask: mask, grid: grid))
+        captions.append(String(format: "%d%%: %d patches", Int((mass * 100).rounded(.down)), kept))
+        tiles.append(overlayMap(crop, m.rollout, grid: grid)); captions.append("rollout")
+        let body = tile(tiles, columns: tiles.count, padding: padding, captions: captions, captionScale: 2)
+        let scale = 2
+        let lineH = BitmapFont.lineHeight * scale
+        let headerH = padding + 2 * lineH
+        var out = RGBCanvas(width: body.width, height: headerH + body.height)
+        out.drawText(title, x: padding, y: padding, color: .ink, scale: scale)
+        out.drawText(subtitle, x: padding, y: padding + lineH, color: .gray, scale: scale)
+        out.draw(body, x: 0, y: headerH)
+        return out
+    }
+
+    /// Rows = images, columns = the crop and each model's mean-head map; more than ten images
+    /// are laid out in two column groups (still one image per row) to fit a page.
+    static func summaryFigure(crops: [RGBCanvas], shown: [(path: String, label: Int?, name: String)],
+                              entries: [ModelEntry], maps: [[ImageMaps?]], grid: Int, classes: Int,
+                              shortName: (Int?) -> String) -> RGBCanvas {
+        let cols = 1 + entries.count
+        let groups = shown.count > 10 ? 2 : 1
+        let rowsPerGroup = (shown.count + groups - 1) / groups
+        let groupGap = 3 * padding
+        let totalCols = cols * groups
+        let side = min(ImageTransform.cropSize,
+                       (maxSummaryWidth - padding - totalCols * padding - (groups - 1) * groupGap) / totalCols)
+        let scale = 2
+        let textH = BitmapFont.glyphHeight * scale
+        let capH = textH + 2 * scale + 2
+        let headerH = padding + textH + padding
+        let footnoteH = BitmapFont.lineHeight * scale + padding
+        let width = padding + totalCols * (side + padding) + (groups - 1) * groupGap
+        let height = headerH + rowsPerGroup * (capH + side + padding) + footnoteH
+        var out = RGBCanvas(width: width, height: height)
+        let green = RGBColor(0, 130, 60), red = RGBColor(200, 30, 30)
+        func centred(_ text: String, cellX: Int, y: Int, color: RGBColor) {
+            var t = text
+            while t.count > 2, BitmapFont.textWidth(t, scale: scale) > side { t = String(t.dropLast(t.hasSuffix("..") ? 3 : 1)) + ".." }
+            out.drawText(t, x: cellX + (side - BitmapFont.textWidth(t, scale: scale)) / 2, y: y, color: color, scale: scale)
+        }
+        let titles = ["image"] + entries.map(\.label)
+        for g in 0..<groups {
+            let gx = padding + g * (cols * (side + padding) + groupGap)
+            for (c, t) in titles.enumerated() { centred(t, cellX: gx + c * (side + padding), y: padding, color: .ink) }
+        }
+        // Small crops are resampled once.
+        let smallCrops: [RGBCanvas] = crops.map { c in
+            guard side != c.width else { return c }
+            let r = resizeBicubic(RGBImage(width: c.width, height: c.height, pixels: c.pixels), width: side, height: side)
+            return try! RGBCanvas(width: side, height: side, pixels: r.pixels)
+        }
+        for (i, s) in shown.enumerated() {
+            let g = i / rowsPerGroup, r = i % rowsPerGroup
+            let gx = padding + g * (cols * (side + padding) + groupGap)
+            let y = headerH + r * (capH + side + padding)
+            centred(shortName(s.label), cellX: gx, y: y, color: .ink)
+            out.draw(smallCrops[i], x: gx, y: y + capH)
+            for (k, e) in entries.enumerated() {
+                let mp = maps[e.unique][i]!
+                let pred = predict(mp.logits, classes: classes)
+                let color: RGBColor = s.label == nil ? .ink : (pred == s.label ? green : red)
+                let x = gx + (k + 1) * (side + padding)
+                centred(shortName(pred), cellX: x, y: y, color: color)
+                out.draw(overlayMap(smallCrops[i], mp.mean, grid: grid), x: x, y: y + capH)
+            }
+        }
+        out.drawText("mean-head CLS attention, last block; captions: class, predictions (green right, red wrong)",
+                     x: padding, y: height - footnoteH + 2, color: .gray, scale: width >= 1200 ? 2 : 1)
+        return out
+    }
+}
