@@ -2,13 +2,14 @@ import ArgumentParser
 import Foundation
 import WoofCore
 import WoofTrain
+import WoofData
 import WoofDist
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time real steps on synthetic input and print one JSON line (images/s, GFLOP/s, peak RSS).")
 
-    @Option(help: "What to time: full, lora (training steps) or eval (forward only).")
+    @Option(help: "What to time: full, lora (training steps), eval (forward only) or data (JPEG decode + transforms on real images).")
     var mode: String = "full"
     @Option(help: "Images per step.")
     var batchSize: Int = 32
@@ -26,9 +27,11 @@ struct Bench: ParsableCommand {
     var csvHeader = false
     @Flag(help: "Blocking allreduce after the backward pass instead of overlapped buckets.")
     var noOverlap = false
+    @Option(help: "Data root for --mode data (default: $WOOF_DATA, data/imagewoof2-320, ../shared/data/imagewoof2-256).")
+    var data: String?
 
     func validate() throws {
-        guard ["full", "lora", "eval"].contains(mode) else { throw ValidationError("--mode must be full, lora or eval, not '\(mode)'") }
+        guard ["full", "lora", "eval", "data"].contains(mode) else { throw ValidationError("--mode must be full, lora, eval or data, not '\(mode)'") }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be a positive integer") }
         guard steps > 0, warmup >= 0 else { throw ValidationError("--steps must be positive and --warmup non-negative") }
         if let t = threads, t <= 0 { throw ValidationError("--threads must be positive") }
@@ -36,6 +39,19 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         if csvHeader { print(BenchmarkResult.csvHeader); return }
+        if mode == "data" {
+            try reportingErrors {
+                let root = resolveDataRoot(explicit: data)
+                let set = try ImageFolder(root: root.path, split: "train")
+                let n = batchSize * steps
+                for threads in Set([1, self.threads ?? ProcessInfo.processInfo.activeProcessorCount]).sorted() {
+                    for train in [true, false] {
+                        print(benchmarkDataPipeline(dataset: set, images: n, threads: threads, train: train).summary)
+                    }
+                }
+            }
+            return
+        }
         try reportingErrors {
             let comm = Communicator.world
             let profiler = profile ? OpProfiler() : nil
