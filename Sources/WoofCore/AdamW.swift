@@ -9,13 +9,24 @@ public final class AdamW {
     public let m: UnsafeMutablePointer<Float>
     public let v: UnsafeMutablePointer<Float>
     public let count: Int
+    /// Optional per-element learning-rate multipliers (layer-wise lr decay); nil = all 1.
+    public var lrScales: UnsafeMutablePointer<Float>?
 
     public init(count: Int, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8, weightDecay: Float = 0.05) {
         self.count = count; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.weightDecay = weightDecay
         m = .allocate(capacity: max(count, 1)); m.initialize(repeating: 0, count: max(count, 1))
         v = .allocate(capacity: max(count, 1)); v.initialize(repeating: 0, count: max(count, 1))
     }
-    deinit { m.deallocate(); v.deallocate() }
+    deinit { m.deallocate(); v.deallocate(); lrScales?.deallocate() }
+
+    /// Sets the learning-rate multiplier of `range` (allocating the multipliers on first use).
+    public func setLearningRateScale(_ scale: Float, for range: Range<Int>) {
+        if lrScales == nil {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+            p.initialize(repeating: 1, count: max(count, 1)); lrScales = p
+        }
+        (lrScales! + range.lowerBound).update(repeating: scale, count: range.count)
+    }
 
     /// Restores the optimizer state (for resuming from a checkpoint).
     public func restore(step: Int, m: [Float], v: [Float]) {
@@ -32,6 +43,19 @@ public final class AdamW {
         let stepSize = Float(Double(lr) / bc1), bc2Sqrt = Float(bc2.squareRoot())
         let (b1, b2, eps, decayFactor) = (beta1, beta2, self.eps, 1 - lr * weightDecay)
         let (m, v) = (self.m, self.v)
+        if let scales = lrScales {
+            let wd = lr * weightDecay
+            Parallel.forRanges(count, grain: 65536) { range in
+                for i in range {
+                    if i < decayCount { params[i] *= 1 - wd * scales[i] }
+                    let g = grads[i]
+                    m[i] = b1 * m[i] + (1 - b1) * g
+                    v[i] = b2 * v[i] + (1 - b2) * g * g
+                    params[i] -= stepSize * scales[i] * m[i] / (v[i].squareRoot() / bc2Sqrt + eps)
+                }
+            }
+            return
+        }
         Parallel.forRanges(count, grain: 65536) { range in
             for i in range {
                 if i < decayCount { params[i] *= decayFactor }

@@ -14,11 +14,26 @@ public func resolveWeights(explicit: String?) -> String {
     return "../shared/weights/vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors"
 }
 
-/// Builds the pretrained ViT-Ti for fine-tuning: timm weights, fresh 10-class head from `seed`.
-public func pretrainedForFineTuning(weights: String, mode: TrainMode, classes: Int, seed: UInt64) throws -> VisionTransformer {
+/// Builds the pretrained ViT-Ti for fine-tuning: timm weights and a 10-class head, fresh
+/// from `seed` (`headInit` "random") or the pretrained ImageNet head's rows of the ten
+/// ImageWoof classes ("imagenet": the model starts at the zero-shot baseline).
+public func pretrainedForFineTuning(weights: String, mode: TrainMode, classes: Int, seed: UInt64,
+                                    headInit: String = "random") throws -> VisionTransformer {
     let model = try VisionTransformer(config: .vitTiny(numClasses: classes), mode: mode, seed: seed)
-    try model.loadWeights(path: weights, replaceHead: true)
+    let file = try SafeTensorsFile(path: weights)
+    try model.loadWeights(file, replaceHead: true)
     model.reinitializeHead(seed: seed)
+    if headInit == "imagenet" {
+        guard classes == imageWoofImageNetIndices.count, let w = file["head.weight"], let b = file["head.bias"],
+              w.shape.count == 2, w.shape[0] == 1000, b.count == 1000 else {
+            throw TrainError.invalidOption("--head-init imagenet needs a 1000-class ImageNet head in \(weights) and the ten ImageWoof classes")
+        }
+        let d = w.shape[1]
+        var hw: [Float] = [], hb: [Float] = []
+        for idx in imageWoofImageNetIndices { hw += w.data[(idx * d)..<((idx + 1) * d)]; hb.append(b.data[idx]) }
+        model.params.set("head.weight", hw)
+        model.params.set("head.bias", hb)
+    }
     return model
 }
 
@@ -61,8 +76,9 @@ public func runTraining(_ config: TrainConfig, resume: Bool, log rawLog: @escapi
     guard FileManager.default.isReadableFile(atPath: cfg.weights) else {
         throw TrainError.invalidOption("\(cfg.weights): weights file not found or unreadable (use --weights FILE or run `make weights`)")
     }
-    let model = try pretrainedForFineTuning(weights: cfg.weights, mode: cfg.trainMode, classes: trainSet.classes.count, seed: cfg.seed)
-    log("model: ViT-Ti/16 from \(cfg.weights), \(cfg.mode) fine-tuning, \(model.params.trainableCount) trainable of \(model.params.count) parameters")
+    let model = try pretrainedForFineTuning(weights: cfg.weights, mode: cfg.trainMode, classes: trainSet.classes.count,
+                                            seed: cfg.seed, headInit: cfg.headInit)
+    log("model: ViT-Ti/16 from \(cfg.weights), \(cfg.mode) fine-tuning, \(model.params.trainableCount) trainable of \(model.params.count) parameters, head init \(cfg.headInit)\(cfg.layerDecay < 1 ? ", layer decay \(cfg.layerDecay)" : "")")
     log("ranks: \(comm.size) (\(comm.localSize) on this node), \(Parallel.threads) compute threads per rank, gradient allreduce \(cfg.overlap ? "overlapped with the backward pass" : "blocking after the backward pass")")
 
     let checkpoint = cfg.out + "/checkpoint.safetensors"

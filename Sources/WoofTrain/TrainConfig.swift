@@ -24,12 +24,17 @@ public struct TrainConfig: Codable, Equatable {
     public var loaderWorkers: Int = 2
     /// Overlap the gradient allreduce with the backward pass (bucketed, non-blocking).
     public var overlap: Bool = true
+    /// `random` (trunc-normal) or `imagenet` (the pretrained head's rows of the ten classes).
+    public var headInit: String = "random"
+    /// Layer-wise learning-rate decay (BEiT/MAE): block i trains at lr · d^(depth − i); 1 = off.
+    public var layerDecay: Double = 1
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case mode, epochs, batchSize, lr, weightDecay, warmup, loraRank, loraAlpha, loraTargets, labelSmoothing
         case seed, limit, evalLimit, checkpointEvery, data, weights, out, threads, loaderWorkers, overlap
+        case headInit, layerDecay
     }
 
     // Options added later decode to their defaults, so older checkpoints still resume.
@@ -56,6 +61,8 @@ public struct TrainConfig: Codable, Equatable {
         threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? d.threads
         loaderWorkers = try c.decodeIfPresent(Int.self, forKey: .loaderWorkers) ?? d.loaderWorkers
         overlap = try c.decodeIfPresent(Bool.self, forKey: .overlap) ?? d.overlap
+        headInit = try c.decodeIfPresent(String.self, forKey: .headInit) ?? d.headInit
+        layerDecay = try c.decodeIfPresent(Double.self, forKey: .layerDecay) ?? d.layerDecay
     }
 
     public var learningRate: Double { lr ?? (mode == "lora" ? 1e-3 : 1e-4) }
@@ -77,6 +84,8 @@ public struct TrainConfig: Codable, Equatable {
         guard threads > 0 else { throw bad("--threads must be positive") }
         guard checkpointEvery >= 0 else { throw bad("--checkpoint-every must be ≥ 0") }
         if let l = limit, l <= 0 { throw bad("--limit must be positive") }
+        guard headInit == "random" || headInit == "imagenet" else { throw bad("--head-init must be random or imagenet, not '\(headInit)'") }
+        guard layerDecay > 0, layerDecay <= 1 else { throw bad("--layer-decay must be in (0, 1]") }
         if let l = evalLimit, l <= 0 { throw bad("--eval-limit must be positive") }
         if mode == "lora" {
             do { try LoRAConfig(rank: loraRank, alpha: Float(loraAlpha), targets: loraTargets).validate() }

@@ -89,9 +89,27 @@ public final class Trainer {
         self.classNames = classNames
         self.comm = comm
         optimizer = AdamW(count: model.params.trainableCount, weightDecay: Float(config.weightDecay))
+        if config.layerDecay < 1 {
+            let depth = model.config.depth
+            for e in model.params.entries where e.trainable {
+                let id = Trainer.layerID(e.name, depth: depth)
+                optimizer.setLearningRateScale(Float(pow(config.layerDecay, Double(depth + 1 - id))), for: e.offset..<(e.offset + e.count))
+            }
+        }
         sync = GradientSync(store: model.params, comm: comm, overlap: config.overlap)
         step = GradientStep(model: model, labelSmoothing: Float(config.labelSmoothing), sync: sync)
         if !comm.isRoot { log = { _ in } }
+    }
+
+    /// BEiT's layer index for layer-wise lr decay: embeddings 0, block i → i + 1, final norm
+    /// and head depth + 1.
+    public static func layerID(_ name: String, depth: Int) -> Int {
+        if name.hasPrefix("blocks.") {
+            let n = name.dropFirst(7).prefix { $0.isNumber }
+            return (Int(n) ?? 0) + 1
+        }
+        if name.hasPrefix("cls_token") || name.hasPrefix("pos_embed") || name.hasPrefix("patch_embed") { return 0 }
+        return depth + 1
     }
 
     /// Continues from `checkpoint.safetensors` in the output directory. The run's settings

@@ -28,6 +28,10 @@ struct Train: ParsableCommand {
     var loraTargets: String = "qkv,proj,fc1,fc2"
     @Option(help: "Label smoothing of the cross-entropy.")
     var labelSmoothing: Double = 0
+    @Option(help: "Head initialisation: random (trunc-normal σ .02) or imagenet (the pretrained head's rows of the ten classes).")
+    var headInit: String = "random"
+    @Option(help: "Layer-wise lr decay d (BEiT): block i trains at lr·d^(12−i), embeddings at lr·d^13; 1 = off.")
+    var layerDecay: Double = 1
     @Option(help: "Data root with train/ and val/ (default: $WOOF_DATA, data/imagewoof2-320, ../shared/data/imagewoof2-256).")
     var data: String?
     @Option(help: "Pretrained timm weights (default: $WOOF_WEIGHTS, weights/…, ../shared/weights/…).")
@@ -56,7 +60,7 @@ struct Train: ParsableCommand {
         c.mode = mode; c.epochs = epochs; c.batchSize = batchSize; c.lr = lr; c.weightDecay = weightDecay
         c.warmup = warmup; c.loraRank = loraRank; c.loraAlpha = loraAlpha
         c.loraTargets = loraTargets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        c.labelSmoothing = labelSmoothing; c.data = data ?? ""; c.weights = weights ?? ""; c.out = out ?? ""
+        c.labelSmoothing = labelSmoothing; c.headInit = headInit; c.layerDecay = layerDecay; c.data = data ?? ""; c.weights = weights ?? ""; c.out = out ?? ""
         c.seed = seed; c.limit = limit; c.evalLimit = evalLimit; c.checkpointEvery = checkpointEvery
         c.threads = threads ?? defaultThreadsPerRank(); c.loaderWorkers = loaderWorkers; c.overlap = !noOverlap
         return c

@@ -236,3 +236,37 @@ final class EvalResultTests: XCTestCase {
         XCTAssertEqual(r.perClass[0], 0.5, accuracy: 1e-12)   // legacy: row sums
     }
 }
+
+final class RecipeOptionTests: XCTestCase {
+    /// `--head-init imagenet`: the 10-class model's logits are the pretrained model's logits
+    /// of the ten ImageWoof classes, so training starts at the zero-shot baseline.
+    func testImageNetHeadInitStartsAtZeroShot() throws {
+        let weights = sharedPath("weights/vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors")
+        let model = try pretrainedForFineTuning(weights: weights, mode: .full, classes: 10, seed: 3, headInit: "imagenet")
+        let io = try SafeTensorsFile(path: sharedPath("golden/vit_tiny_pretrained_io.safetensors"))
+        let input = try io.tensor("input"), ref = try io.tensor("logits").data
+        let two = Array(input.data[0..<(2 * 3 * 224 * 224)])
+        let ours = two.withUnsafeBufferPointer { GradientStep(model: model).logits(images: $0.baseAddress!, count: 2) }
+        var expected: [Float] = []
+        for i in 0..<2 { for idx in imageWoofImageNetIndices { expected.append(ref[i * 1000 + idx]) } }
+        XCTAssertLessThan(relativeError(ours, expected), 1e-4)
+        XCTAssertThrowsError(try pretrainedForFineTuning(weights: sharedPath("golden/tiny_vit.safetensors"), mode: .full, classes: 10, seed: 0, headInit: "imagenet"))
+    }
+
+    func testLayerDecayScalesFollowBEiT() {
+        XCTAssertEqual(Trainer.layerID("cls_token", depth: 12), 0)
+        XCTAssertEqual(Trainer.layerID("patch_embed.proj.weight", depth: 12), 0)
+        XCTAssertEqual(Trainer.layerID("blocks.0.attn.qkv.weight", depth: 12), 1)
+        XCTAssertEqual(Trainer.layerID("blocks.11.mlp.fc2.lora_B.weight", depth: 12), 12)
+        XCTAssertEqual(Trainer.layerID("head.weight", depth: 12), 13)
+        XCTAssertEqual(Trainer.layerID("norm.bias", depth: 12), 13)
+        // A per-element lr multiplier of s equals training at lr·s.
+        var a: [Float] = [1, -2, 3], b = a
+        let g: [Float] = [0.1, 0.2, -0.3]
+        let scaled = AdamW(count: 3), plain = AdamW(count: 3)
+        scaled.setLearningRateScale(0.25, for: 0..<3)
+        a.withUnsafeMutableBufferPointer { scaled.update(params: $0.baseAddress!, grads: g, decayCount: 3, lr: 0.04) }
+        b.withUnsafeMutableBufferPointer { plain.update(params: $0.baseAddress!, grads: g, decayCount: 3, lr: 0.01) }
+        for i in 0..<3 { XCTAssertEqual(a[i], b[i], accuracy: 1e-7) }
+    }
+}
