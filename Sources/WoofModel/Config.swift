@@ -62,10 +62,12 @@ public struct LoRAConfig: Codable, Equatable, Sendable {
     }
 }
 
-/// What is trained: everything, LoRA adapters plus the head, or nothing (inference).
+/// What is trained: everything, LoRA adapters plus the head, the head only (a linear
+/// probe), or nothing (inference).
 public enum TrainMode: Equatable, Sendable {
     case full
     case lora(LoRAConfig)
+    case headOnly
     case frozen
 }
 

@@ -18,7 +18,7 @@ public func resolveWeights(explicit: String?) -> String {
 /// from `seed` (`headInit` "random") or the pretrained ImageNet head's rows of the ten
 /// ImageWoof classes ("imagenet": the model starts at the zero-shot baseline).
 public func pretrainedForFineTuning(weights: String, mode: TrainMode, classes: Int, seed: UInt64,
-                                    headInit: String = "random") throws -> VisionTransformer {
+                                    headInit: String = "random", headFrom: String? = nil) throws -> VisionTransformer {
     let model = try VisionTransformer(config: .vitTiny(numClasses: classes), mode: mode, seed: seed)
     let file = try SafeTensorsFile(path: weights)
     try model.loadWeights(file, replaceHead: true)
@@ -33,6 +33,16 @@ public func pretrainedForFineTuning(weights: String, mode: TrainMode, classes: I
         for idx in imageWoofImageNetIndices { hw += w.data[(idx * d)..<((idx + 1) * d)]; hb.append(b.data[idx]) }
         model.params.set("head.weight", hw)
         model.params.set("head.bias", hb)
+    }
+    if let headFrom {
+        // LP-FT: the head trained by the linear probe.
+        let probe = try SafeTensorsFile(path: headFrom)
+        let w = try probe.tensor("head.weight"), b = try probe.tensor("head.bias")
+        guard w.shape == model.params["head.weight"].shape, b.count == classes else {
+            throw TrainError.invalidOption("\(headFrom): its head \(w.shape) does not fit a \(classes)-class model")
+        }
+        model.params.set("head.weight", w.data)
+        model.params.set("head.bias", b.data)
     }
     return model
 }
@@ -56,6 +66,27 @@ public func defaultThreadsPerRank(_ comm: Communicator = .world) -> Int {
 /// `woof-dist train`: resolves data and weights, builds the model and this rank's loaders,
 /// trains. Under `mpirun -np N` each rank takes batch/N images of its shard per step.
 public func runTraining(_ config: TrainConfig, resume: Bool, log rawLog: @escaping (String) -> Void) throws {
+    guard config.linearProbeEpochs > 0, config.mode != "head" else {
+        return try runTrainingPhase(config, resume: resume, headFrom: nil, log: rawLog)
+    }
+    // LP-FT: phase 1 trains the head alone into <out>/linear_probe (skipped once done),
+    // phase 2 fine-tunes from the probed head.
+    let out = config.out.isEmpty ? "output/\(config.mode)_model" : config.out
+    var probe = config
+    probe.mode = "head"; probe.epochs = config.linearProbeEpochs; probe.lr = 1e-3; probe.out = out + "/linear_probe"
+    probe.linearProbeEpochs = 0; probe.layerDecay = 1
+    if !FileManager.default.fileExists(atPath: probe.out + "/summary.json") {
+        if Communicator.world.isRoot { rawLog("LP-FT phase 1: linear probe (head only) for \(probe.epochs) epochs → \(probe.out)") }
+        try runTrainingPhase(probe, resume: resume || FileManager.default.fileExists(atPath: probe.out + "/checkpoint.safetensors"),
+                             headFrom: nil, log: rawLog)
+    }
+    if Communicator.world.isRoot { rawLog("LP-FT phase 2: \(config.mode) fine-tuning from the probed head") }
+    var main = config
+    main.out = out
+    try runTrainingPhase(main, resume: resume, headFrom: probe.out + "/model.safetensors", log: rawLog)
+}
+
+func runTrainingPhase(_ config: TrainConfig, resume: Bool, headFrom: String?, log rawLog: @escaping (String) -> Void) throws {
     let comm = Communicator.world
     let log: (String) -> Void = comm.isRoot ? rawLog : { _ in }
     try config.validate()
@@ -77,8 +108,8 @@ public func runTraining(_ config: TrainConfig, resume: Bool, log rawLog: @escapi
         throw TrainError.invalidOption("\(cfg.weights): weights file not found or unreadable (use --weights FILE or run `make weights`)")
     }
     let model = try pretrainedForFineTuning(weights: cfg.weights, mode: cfg.trainMode, classes: trainSet.classes.count,
-                                            seed: cfg.seed, headInit: cfg.headInit)
-    log("model: ViT-Ti/16 from \(cfg.weights), \(cfg.mode) fine-tuning, \(model.params.trainableCount) trainable of \(model.params.count) parameters, head init \(cfg.headInit)\(cfg.layerDecay < 1 ? ", layer decay \(cfg.layerDecay)" : "")")
+                                            seed: cfg.seed, headInit: cfg.headInit, headFrom: headFrom)
+    log("model: ViT-Ti/16 from \(cfg.weights), \(cfg.mode) fine-tuning, \(model.params.trainableCount) trainable of \(model.params.count) parameters, head \(headFrom.map { "from \($0)" } ?? "init " + cfg.headInit)\(cfg.layerDecay < 1 ? ", layer decay \(cfg.layerDecay)" : "")")
     log("ranks: \(comm.size) (\(comm.localSize) on this node), \(Parallel.threads) compute threads per rank, gradient allreduce \(cfg.overlap ? "overlapped with the backward pass" : "blocking after the backward pass")")
 
     let checkpoint = cfg.out + "/checkpoint.safetensors"

@@ -28,13 +28,15 @@ public struct TrainConfig: Codable, Equatable {
     public var headInit: String = "random"
     /// Layer-wise learning-rate decay (BEiT/MAE): block i trains at lr · d^(depth − i); 1 = off.
     public var layerDecay: Double = 1
+    /// LP-FT: first train only the head for this many epochs (lr 1e-3), then `mode` from there.
+    public var linearProbeEpochs: Int = 0
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case mode, epochs, batchSize, lr, weightDecay, warmup, loraRank, loraAlpha, loraTargets, labelSmoothing
         case seed, limit, evalLimit, checkpointEvery, data, weights, out, threads, loaderWorkers, overlap
-        case headInit, layerDecay
+        case headInit, layerDecay, linearProbeEpochs
     }
 
     // Options added later decode to their defaults, so older checkpoints still resume.
@@ -63,18 +65,25 @@ public struct TrainConfig: Codable, Equatable {
         overlap = try c.decodeIfPresent(Bool.self, forKey: .overlap) ?? d.overlap
         headInit = try c.decodeIfPresent(String.self, forKey: .headInit) ?? d.headInit
         layerDecay = try c.decodeIfPresent(Double.self, forKey: .layerDecay) ?? d.layerDecay
+        linearProbeEpochs = try c.decodeIfPresent(Int.self, forKey: .linearProbeEpochs) ?? d.linearProbeEpochs
     }
 
-    public var learningRate: Double { lr ?? (mode == "lora" ? 1e-3 : 1e-4) }
+    public var learningRate: Double { lr ?? (mode == "full" ? 1e-4 : 1e-3) }
 
     public var trainMode: TrainMode {
-        mode == "lora" ? .lora(LoRAConfig(rank: loraRank, alpha: Float(loraAlpha), targets: loraTargets)) : .full
+        switch mode {
+        case "lora": return .lora(LoRAConfig(rank: loraRank, alpha: Float(loraAlpha), targets: loraTargets))
+        case "head": return .headOnly
+        default: return .full
+        }
     }
 
     /// Rejects nonsense before any work starts; messages name the option.
     public func validate() throws {
         func bad(_ s: String) -> TrainError { .invalidOption(s) }
-        guard mode == "full" || mode == "lora" else { throw bad("--mode must be full or lora, not '\(mode)'") }
+        // "head" is the linear-probe phase of LP-FT (--linear-probe-epochs), set internally.
+        guard mode == "full" || mode == "lora" || mode == "head" else { throw bad("--mode must be full or lora, not '\(mode)'") }
+        guard linearProbeEpochs >= 0 else { throw bad("--linear-probe-epochs must be ≥ 0") }
         guard epochs > 0 else { throw bad("--epochs must be a positive integer") }
         guard batchSize > 0 else { throw bad("--batch-size must be a positive integer") }
         guard learningRate > 0, learningRate.isFinite else { throw bad("--lr must be positive") }

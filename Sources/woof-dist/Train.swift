@@ -32,6 +32,8 @@ struct Train: ParsableCommand {
     var headInit: String = "random"
     @Option(help: "Layer-wise lr decay d (BEiT): block i trains at lr·d^(12−i), embeddings at lr·d^13; 1 = off.")
     var layerDecay: Double = 1
+    @Option(help: "LP-FT: first train only the head for K epochs (lr 1e-3, into <out>/linear_probe), then --mode from it.")
+    var linearProbeEpochs: Int = 0
     @Option(help: "Data root with train/ and val/ (default: $WOOF_DATA, data/imagewoof2-320, ../shared/data/imagewoof2-256).")
     var data: String?
     @Option(help: "Pretrained timm weights (default: $WOOF_WEIGHTS, weights/…, ../shared/weights/…).")
@@ -60,13 +62,14 @@ struct Train: ParsableCommand {
         c.mode = mode; c.epochs = epochs; c.batchSize = batchSize; c.lr = lr; c.weightDecay = weightDecay
         c.warmup = warmup; c.loraRank = loraRank; c.loraAlpha = loraAlpha
         c.loraTargets = loraTargets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        c.labelSmoothing = labelSmoothing; c.headInit = headInit; c.layerDecay = layerDecay; c.data = data ?? ""; c.weights = weights ?? ""; c.out = out ?? ""
+        c.labelSmoothing = labelSmoothing; c.headInit = headInit; c.layerDecay = layerDecay; c.linearProbeEpochs = linearProbeEpochs; c.data = data ?? ""; c.weights = weights ?? ""; c.out = out ?? ""
         c.seed = seed; c.limit = limit; c.evalLimit = evalLimit; c.checkpointEvery = checkpointEvery
         c.threads = threads ?? defaultThreadsPerRank(); c.loaderWorkers = loaderWorkers; c.overlap = !noOverlap
         return c
     }
 
     func validate() throws {
+        guard mode == "full" || mode == "lora" else { throw ValidationError("--mode must be full or lora, not '\(mode)'") }
         do { try config().validate() } catch { throw ValidationError("\(error)") }
         guard loaderWorkers > 0 else { throw ValidationError("--loader-workers must be positive") }
     }

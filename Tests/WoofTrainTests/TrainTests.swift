@@ -270,3 +270,20 @@ final class RecipeOptionTests: XCTestCase {
         for i in 0..<3 { XCTAssertEqual(a[i], b[i], accuracy: 1e-7) }
     }
 }
+
+final class LinearProbeTests: XCTestCase {
+    /// LP-FT's second phase starts from the probe's head; a head-only model trains nothing else.
+    func testHeadOnlyModeAndHeadFromProbe() throws {
+        let weights = sharedPath("weights/vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors")
+        let probe = try pretrainedForFineTuning(weights: weights, mode: .headOnly, classes: 10, seed: 9)
+        XCTAssertEqual(probe.params.trainableNames.sorted(), ["head.bias", "head.weight"])
+        let dir = NSTemporaryDirectory() + "woof-lp-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Export.timmModel(probe, to: dir, classNames: (0..<10).map(String.init))
+        let main = try pretrainedForFineTuning(weights: weights, mode: .lora(LoRAConfig()), classes: 10, seed: 1,
+                                               headFrom: dir + "/model.safetensors")
+        XCTAssertTrue(main.params["head.weight"].array == probe.params["head.weight"].array)
+        var c = TrainConfig(); c.mode = "lora"; c.linearProbeEpochs = -1
+        XCTAssertThrowsError(try c.validate())
+    }
+}
