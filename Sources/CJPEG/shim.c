@@ -233,7 +233,7 @@ int cjpeg_decode_rgb(const uint8_t *data, size_t size, uint8_t *out, size_t out_
     return CJPEG_OK;
 }
 
-int cjpeg_encode(const uint8_t *pixels, int width, int height, int components, int quality,
+int cjpeg_encode(const uint8_t *pixels, int width, int height, int components, int quality, int progressive,
                  uint8_t **out, size_t *out_size, char *msg, size_t msg_len) {
     if (!pixels || !out || !out_size || width <= 0 || height <= 0 ||
         (components != 1 && components != 3 && components != 4)) {
@@ -262,6 +262,7 @@ int cjpeg_encode(const uint8_t *pixels, int width, int height, int components, i
     cinfo.in_color_space = components == 1 ? JCS_GRAYSCALE : (components == 3 ? JCS_RGB : JCS_CMYK);
     jpeg_set_defaults(&cinfo);  // CMYK input -> YCCK file with an Adobe marker
     jpeg_set_quality(&cinfo, quality, TRUE);
+    if (progressive) jpeg_simple_progression(&cinfo);
     jpeg_start_compress(&cinfo, TRUE);
     while (cinfo.next_scanline < cinfo.image_height) {
         JSAMPROW row = (JSAMPROW)(pixels + (size_t)cinfo.next_scanline * (size_t)width * (size_t)components);

@@ -155,13 +155,14 @@ func decodeJPEG(data: Data, name: String, into buffer: inout PixelBuffer) throws
 
 /// Encodes pixels as JPEG with libjpeg (1 = gray, 3 = RGB, 4 = CMYK stored Adobe-style as
 /// YCCK). For tests and fixtures.
-public func encodeJPEG(pixels: [UInt8], width: Int, height: Int, components: Int, quality: Int = 90) throws -> Data {
+public func encodeJPEG(pixels: [UInt8], width: Int, height: Int, components: Int, quality: Int = 90,
+                       progressive: Bool = false) throws -> Data {
     precondition(pixels.count == width * height * components, "pixel count does not match \(width)x\(height)x\(components)")
     var out: UnsafeMutablePointer<UInt8>? = nil
     var size = 0
     var msg = [CChar](repeating: 0, count: Int(CJPEG_MSG_LEN))
     let rc = pixels.withUnsafeBufferPointer { p in
-        cjpeg_encode(p.baseAddress, Int32(width), Int32(height), Int32(components), Int32(quality), &out, &size, &msg, msg.count)
+        cjpeg_encode(p.baseAddress, Int32(width), Int32(height), Int32(components), Int32(quality), progressive ? 1 : 0, &out, &size, &msg, msg.count)
     }
     guard rc == CJPEG_OK, let bytes = out else {
         throw ImageDecodeError(path: "<encode>", kind: .unsupported, message: String(cString: msg))

@@ -40,3 +40,26 @@ final class JPEGFuzzTests: XCTestCase {
         print("[fuzz] jpeg: \(cases) mutated files through decode + transforms: \(decoded) decoded, \(rejected) rejected with a message")
     }
 }
+
+final class JPEGEdgeCaseTests: XCTestCase {
+    /// A progressive JPEG decodes to the same pixels as the baseline encoding of the same
+    /// image would be expected to approximate, and a 1×1 image goes through both transforms.
+    func testProgressiveAndOnePixelImages() throws {
+        var rng = SeededRNG(seed: 5)
+        let w = 40, h = 30
+        let px = (0..<(w * h * 3)).map { i in UInt8(truncatingIfNeeded: (i % (w * 3)) * 3 + Int(rng.next() % 8)) }
+        let prog = try encodeJPEG(pixels: px, width: w, height: h, components: 3, quality: 95, progressive: true)
+        XCTAssertTrue(try readJPEGHeader(data: prog, name: "p.jpg").progressive, "fixture is progressive")
+        let img = try decodeJPEG(data: prog, name: "p.jpg")
+        XCTAssertEqual(img.width, w); XCTAssertEqual(img.height, h)
+        let base = try decodeJPEG(data: try encodeJPEG(pixels: px, width: w, height: h, components: 3, quality: 95), name: "b.jpg")
+        let maxDiff = zip(img.pixels, base.pixels).map { abs(Int($0) - Int($1)) }.max()!
+        XCTAssertLessThan(maxDiff, 24, "progressive and baseline decodes of one image differ by \(maxDiff)")
+        let one = try decodeJPEG(data: try encodeJPEG(pixels: [200, 100, 50], width: 1, height: 1, components: 3), name: "1x1.jpg")
+        XCTAssertEqual(one.width, 1); XCTAssertEqual(one.height, 1)
+        let out = UnsafeMutablePointer<Float>.allocate(capacity: 3 * 224 * 224); defer { out.deallocate() }
+        evalTransform(one, into: out)
+        trainTransform(one, seed: 0, epoch: 0, index: 0, into: out)
+        XCTAssertTrue((0..<(3 * 224 * 224)).allSatisfy { out[$0].isFinite && abs(out[$0]) <= 1 })
+    }
+}

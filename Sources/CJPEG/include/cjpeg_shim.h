@@ -55,7 +55,7 @@ int cjpeg_decode_rgb(const uint8_t *data, size_t size, uint8_t *out, size_t out_
 /// Encodes 8-bit pixels (components 1 = gray, 3 = RGB, 4 = CMYK written Adobe-style as
 /// YCCK with an Adobe marker) at the given quality. On success *out is a malloc'ed buffer
 /// the caller frees with cjpeg_free. Intended for tests and fixtures.
-int cjpeg_encode(const uint8_t *pixels, int width, int height, int components, int quality,
+int cjpeg_encode(const uint8_t *pixels, int width, int height, int components, int quality, int progressive,
                  uint8_t **out, size_t *out_size, char *msg, size_t msg_len);
 
 /// Frees a buffer returned by cjpeg_encode.
