@@ -226,9 +226,9 @@ public final class Trainer {
 
     func firstNonFiniteGradient() -> String? {
         let g = model.params.grads
-        var sum: Float = 0
-        for i in 0..<model.params.trainableCount { sum += g[i] * 0 }
-        if sum.isFinite { return nil }   // 0·x is NaN exactly when some x is NaN or ±inf
+        // One SIMD pass per step; a NaN or ±inf anywhere makes the sum non-finite (an
+        // overflowing sum of finite values only costs the exact scan below).
+        if rowSum(g, model.params.trainableCount).isFinite { return nil }
         for e in model.params.entries where e.trainable {
             for i in 0..<e.count where !g[e.offset + i].isFinite { return e.name }
         }
