@@ -17,7 +17,7 @@ BIN := .build/release/woof-dist
 APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libjpeg-dev libpng-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all study demo deps build test bench clean data weights baseline full lora results fuzz drills scaling attention
+.PHONY: all study demo deps build test bench clean data weights baseline full lora results fuzz drills scaling attention report paper tex-deps
 
 all: study
 
@@ -28,8 +28,14 @@ EPOCHS ?= 5
 TRAIN_FLAGS ?=
 
 study: build data weights baseline full lora attention scaling results
+	@if command -v pdflatex >/dev/null 2>&1 && command -v latexmk >/dev/null 2>&1; then $(MAKE) --no-print-directory paper; \
+	else echo "(LaTeX is not installed: 'make report' installs TeX Live and builds the paper)"; fi
 	@echo
-	@echo "== done: output/results.md; models in output/full_model and output/lora_model =="
+	@echo "== done =="
+	@echo "  results:  output/results.md; report/results/ (summary.json, CSVs, numbers.tex, tables) for the paper"
+	@echo "  models:   output/full_model, output/lora_model (timm safetensors; LoRA adapter in output/lora_model/adapter)"
+	@echo "  figures:  output/attention/summary.png, output/scaling/*.png"
+	@echo "  paper:    report/build/paper.pdf$$([ -f report/build/paper.pdf ] || echo ' (not built: make report)')"
 
 # ImageWoof: download fast.ai's imagewoof2-320 when the network allows, else use ../shared.
 data:
@@ -68,8 +74,29 @@ attention: output/attention/attention_change.csv
 output/attention/attention_change.csv: output/full_model/summary.json output/lora_model/summary.json | build
 	$(BIN) attention --models pretrained,output/full_model,output/lora_model --out output/attention $(ATTN_FLAGS)
 
-results:
-	$(BIN) results --output output
+# output/results.md, the paper's inputs in report/results/ (small, committed) and the README's
+# results table. The study's output/study/ and output/bench/ are used when present.
+results: | build
+	$(BIN) results --output output --report-dir report/results
+
+# The paper: installs TeX Live (Debian packages) if missing, regenerates the LaTeX macros and
+# tables from the committed report/results/ (no output/ needed) and builds report/build/paper.pdf.
+TEX_PACKAGES := texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended texlive-pictures latexmk
+report: tex-deps paper
+
+paper: | build
+	$(BIN) results --tex-only --report-dir report/results
+	@mkdir -p report/build
+	cd report && latexmk -pdf -interaction=nonstopmode -halt-on-error -outdir=build paper.tex > build/latexmk.out 2>&1 \
+	  || { tail -40 build/latexmk.out; grep -A3 '^!' build/paper.log; exit 1; }
+	@grep -E "Output written" report/build/paper.log
+	@echo "paper: report/build/paper.pdf"
+
+tex-deps:
+	@if command -v pdflatex >/dev/null 2>&1 && command -v latexmk >/dev/null 2>&1; then echo "tex: pdflatex and latexmk present"; \
+	else echo "installing: $(TEX_PACKAGES)"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEX_PACKAGES); fi
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \

@@ -26,7 +26,10 @@ public final class GradientSync {
     /// Time this rank spent blocked in communication during the last `finish()`.
     public private(set) var lastWaitSeconds = 0.0
 
-    public init(store: ParameterStore, comm: Communicator, overlap: Bool, bucketBytes: Int = 4 << 20) {
+    /// Bucket size used unless another is given (4 MiB).
+    public static let defaultBucketBytes = 4 << 20
+
+    public init(store: ParameterStore, comm: Communicator, overlap: Bool, bucketBytes: Int = GradientSync.defaultBucketBytes) {
         self.store = store; self.comm = comm; self.overlap = overlap
         var ranges: [Range<Int>] = []
         var start = 0

@@ -504,23 +504,36 @@ public enum AttentionReport {
 
     /// Rows = images, columns = the crop and each model's mean-head map; more than ten images
     /// are laid out in two column groups (still one image per row) to fit a page.
+    /// Geometry of the summary grid for `images` images and `models` map columns (shared
+    /// with the paper's figure, which picks rows out of summary.png).
+    struct SummaryLayout: Equatable {
+        var cols, groups, rowsPerGroup, groupGap, side, scale, capH, headerH, footnoteH, width, height: Int
+        init(images: Int, models: Int) {
+            cols = 1 + models
+            groups = images > 10 ? 2 : 1
+            rowsPerGroup = (images + groups - 1) / groups
+            groupGap = 3 * padding
+            let totalCols = cols * groups
+            side = min(ImageTransform.cropSize,
+                       (maxSummaryWidth - padding - totalCols * padding - (groups - 1) * groupGap) / totalCols)
+            scale = 2
+            let textH = BitmapFont.glyphHeight * scale
+            capH = textH + 2 * scale + 2
+            headerH = padding + textH + padding
+            footnoteH = BitmapFont.lineHeight * scale + padding
+            width = padding + totalCols * (side + padding) + (groups - 1) * groupGap
+            height = headerH + rowsPerGroup * (capH + side + padding) + footnoteH
+        }
+        /// Height of one image row (caption, tile, padding).
+        var rowHeight: Int { capH + side + padding }
+    }
+
     static func summaryFigure(crops: [RGBCanvas], shown: [(path: String, label: Int?, name: String)],
                               entries: [ModelEntry], maps: [[ImageMaps?]], grid: Int, classes: Int,
                               shortName: (Int?) -> String) -> RGBCanvas {
-        let cols = 1 + entries.count
-        let groups = shown.count > 10 ? 2 : 1
-        let rowsPerGroup = (shown.count + groups - 1) / groups
-        let groupGap = 3 * padding
-        let totalCols = cols * groups
-        let side = min(ImageTransform.cropSize,
-                       (maxSummaryWidth - padding - totalCols * padding - (groups - 1) * groupGap) / totalCols)
-        let scale = 2
-        let textH = BitmapFont.glyphHeight * scale
-        let capH = textH + 2 * scale + 2
-        let headerH = padding + textH + padding
-        let footnoteH = BitmapFont.lineHeight * scale + padding
-        let width = padding + totalCols * (side + padding) + (groups - 1) * groupGap
-        let height = headerH + rowsPerGroup * (capH + side + padding) + footnoteH
+        let layout = SummaryLayout(images: shown.count, models: entries.count)
+        let (cols, groups, rowsPerGroup, groupGap, side) = (layout.cols, layout.groups, layout.rowsPerGroup, layout.groupGap, layout.side)
+        let (scale, capH, headerH, footnoteH, width, height) = (layout.scale, layout.capH, layout.headerH, layout.footnoteH, layout.width, layout.height)
         var out = RGBCanvas(width: width, height: height)
         let green = RGBColor(0, 130, 60), red = RGBColor(200, 30, 30)
         func centred(_ text: String, cellX: Int, y: Int, color: RGBColor) {

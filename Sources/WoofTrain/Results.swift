@@ -43,6 +43,21 @@ public enum Results {
         try AtomicFile.write(Data(md.utf8), to: outputDir + "/results.md")
         return md
     }
+
+    /// `woof-dist results`: output/results.md, then the paper's files in `reportDir` from
+    /// `outputDir` (skipped with `texOnly`), then the LaTeX and README table from `reportDir`.
+    /// Returns the markdown (empty with `texOnly`) and the paths written.
+    public static func run(outputDir: String, reportDir: String, readme: String?, texOnly: Bool,
+                           log: (String) -> Void) throws -> (markdown: String, files: [String]) {
+        var md = "", files: [String] = []
+        if !texOnly {
+            md = try write(outputDir: outputDir)
+            files.append(outputDir + "/results.md")
+            files += try ReportData.collect(outputDir: outputDir, reportDir: reportDir, log: log)
+        }
+        files += try ReportTeX.write(reportDir: reportDir, readme: readme)
+        return (md, files)
+    }
 }
 
 extension EvalResult {

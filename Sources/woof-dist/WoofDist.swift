@@ -8,7 +8,7 @@ struct WoofDist: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "woof-dist",
         abstract: "Fine-tune a pretrained ViT-Ti/16 on ImageWoof: full fine-tuning vs LoRA, data-parallel over MPI.",
-        subcommands: [Train.self, Eval.self, Bench.self, Attention.self, Results.self, Scaling.self, DistCheck.self],
+        subcommands: [Train.self, Eval.self, Bench.self, Attention.self, Results.self, Scaling.self, StudyCommand.self, DistCheck.self],
         defaultSubcommand: Train.self)
 }
 
@@ -33,11 +33,28 @@ func reportingErrors(_ body: () throws -> Void) throws {
 
 struct Results: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "results", abstract: "Write output/results.md from the runs' summary files and print it.")
-    @Option(help: "Directory holding baseline/, full_model/ and lora_model/.")
+        commandName: "results",
+        abstract: "Write output/results.md, the paper's result files (report/results/) and the README's results table.",
+        discussion: """
+            From output/ (baseline/, full_model/, lora_model/, scaling/, attention/, and study/ and bench/ if present) \
+            writes report/results/summary.json and CSVs, then from those files alone numbers.tex (LaTeX macros), \
+            the table_*.tex fragments and the README block. --tex-only does the second half only.
+            """)
+    @Option(help: "Directory holding baseline/, full_model/, lora_model/, scaling/ and attention/.")
     var output: String = "output"
+    @Option(help: "Where the paper's result files go.")
+    var reportDir: String = "report/results"
+    @Option(help: "README whose results block is rewritten ('' to leave it alone).")
+    var readme: String = "README.md"
+    @Flag(help: "Regenerate the LaTeX and README table from --report-dir only (no output/ needed).")
+    var texOnly = false
     func run() throws {
-        try reportingErrors { print(try WoofTrain.Results.write(outputDir: output), terminator: "") }
+        try reportingErrors {
+            let r = try WoofTrain.Results.run(outputDir: output, reportDir: reportDir, readme: readme.isEmpty ? nil : readme,
+                                              texOnly: texOnly, log: logLine)
+            print(r.markdown, terminator: "")
+            logLine("wrote " + r.files.joined(separator: ", "))
+        }
     }
 }
 
@@ -83,5 +100,20 @@ struct Scaling: ParsableCommand {
     var out: String = "output/scaling"
     func run() throws {
         try reportingErrors { print(try ScalingReport.write(csv: csv, outDir: out), terminator: "") }
+    }
+}
+
+struct StudyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "study", abstract: "Collect a sweep's runs (scripts/sweep.sh) into runs.csv, groups.csv (mean ± std over seeds) and plots.")
+    @Option(help: "The sweep directory holding runs/<name>/summary.json.")
+    var dir: String = "output/study"
+    @Option(help: "Zero-shot summary (woof-dist eval --summary) drawn as the baseline; skipped if missing.")
+    var baseline: String = "output/baseline/summary.json"
+    func run() throws {
+        try reportingErrors {
+            let b = (FileManager.default.contents(atPath: baseline)).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+            print(try Study.write(dir: dir, baselineTop1: b?["top1"] as? Double, classes: b?["classes"] as? [String] ?? []), terminator: "")
+        }
     }
 }

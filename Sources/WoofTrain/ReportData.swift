@@ -1,0 +1,445 @@
+import Foundation
+import WoofCore
+import WoofData
+import WoofDist
+import WoofModel
+import WoofViz
+
+/// `woof-dist results`, first half: gathers the measured results under `output/` into the
+/// small files the paper is built from (`report/results/`): one flat `summary.json` of every
+/// headline number, CSVs for tables and plots, and the attention figure as a JPEG.
+/// The second half (`ReportTeX`) turns those files alone into LaTeX.
+public enum ReportData {
+    /// What produces each input, for error messages.
+    static let stage: [String: String] = [
+        "baseline": "run `make baseline`", "full_model": "run `make full`", "lora_model": "run `make lora`",
+        "scaling": "run `make scaling`", "attention": "run `make attention`",
+    ]
+
+    static func readJSON(_ path: String, stage: String) throws -> [String: Any] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TrainError.io("\(path): missing (\(stage))")
+        }
+        guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw TrainError.io("\(path): not a JSON object")
+        }
+        return obj
+    }
+
+    /// A number from a JSON object; the error names the file and the key.
+    static func number(_ o: [String: Any], _ key: String, _ path: String) throws -> Double {
+        guard let n = o[key] as? NSNumber, n.doubleValue.isFinite else { throw TrainError.io("\(path): no number '\(key)'") }
+        return n.doubleValue
+    }
+
+    static func numbers(_ o: [String: Any], _ key: String, _ path: String) throws -> [Double] {
+        guard let a = o[key] as? [NSNumber] else { throw TrainError.io("\(path): no number array '\(key)'") }
+        return a.map(\.doubleValue)
+    }
+
+    /// Lower-case identifier of a class name: "Old English sheepdog" → "old_english_sheepdog".
+    static func slug(_ s: String) -> String {
+        let parts = s.lowercased().split { !($0.isLetter || $0.isNumber) }
+        return parts.joined(separator: "_")
+    }
+
+    static func median(_ v: [Double]) -> Double {
+        let s = v.sorted()
+        guard !s.isEmpty else { return 0 }
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    /// One training run's summary and per-epoch metrics.
+    struct Run {
+        var summary: [String: Any]
+        var config: [String: Any]
+        var epochs: [[String: Any]]
+        var path: String
+
+        init(dir: String, name: String) throws {
+            let stage = ReportData.stage[name] ?? "run the training stage"
+            path = dir + "/summary.json"
+            summary = try readJSON(path, stage: stage)
+            config = summary["config"] as? [String: Any] ?? [:]
+            let mpath = dir + "/metrics.jsonl"
+            guard let text = try? String(contentsOfFile: mpath, encoding: .utf8) else {
+                throw TrainError.io("\(mpath): missing (\(stage))")
+            }
+            epochs = try text.split(separator: "\n").enumerated().map { (i, line) in
+                guard let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
+                    throw TrainError.io("\(mpath): line \(i + 1) is not a JSON object")
+                }
+                return o
+            }
+            guard !epochs.isEmpty else { throw TrainError.io("\(mpath): no epochs") }
+        }
+
+        func n(_ key: String) throws -> Double { try number(summary, key, path) }
+    }
+
+    /// Reads `outputDir` and writes the report files into `reportDir`; returns the paths written.
+    public static func collect(outputDir out: String, reportDir: String, log: (String) -> Void = { _ in }) throws -> [String] {
+        try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
+        var written: [String] = []
+        func write(_ name: String, _ text: String) throws {
+            try AtomicFile.write(Data(text.utf8), to: reportDir + "/" + name)
+            written.append(reportDir + "/" + name)
+        }
+        var s: [String: Any] = [:]
+
+        // Zero-shot baseline, full fine-tuning, LoRA.
+        let bpath = out + "/baseline/summary.json"
+        let base = try readJSON(bpath, stage: stage["baseline"]!)
+        guard let classes = base["classes"] as? [String], let confusion = base["confusion"] as? [[NSNumber]],
+              confusion.count == classes.count else { throw TrainError.io("\(bpath): no 'classes'/'confusion'") }
+        let classImages = confusion.map { $0.reduce(0) { $0 + $1.intValue } }
+        // The zero-shot head's most frequent confusion (true → predicted) and its reverse.
+        var top = (0, 1, -1)
+        for i in classes.indices { for j in classes.indices where i != j && confusion[i][j].intValue > top.2 { top = (i, j, confusion[i][j].intValue) } }
+        s["zero_shot_top_confusion_images"] = top.2
+        s["zero_shot_top_confusion_reverse_images"] = confusion[top.1][top.0].intValue
+        s["zero_shot_top_confusion_true_class"] = classes[top.0]
+        s["zero_shot_top_confusion_pred_class"] = classes[top.1]
+        let full = try Run(dir: out + "/full_model", name: "full_model")
+        let lora = try Run(dir: out + "/lora_model", name: "lora_model")
+        for (r, mode) in [(full, "full"), (lora, "lora")] where r.summary["mode"] as? String != mode {
+            throw TrainError.io("\(r.path): mode is '\(r.summary["mode"] ?? "?")', expected '\(mode)'")
+        }
+        let perClass = [("zero_shot", try numbers(base, "per_class", bpath)),
+                        ("full", try numbers(full.summary, "final_val_per_class", full.path)),
+                        ("lora", try numbers(lora.summary, "final_val_per_class", lora.path))]
+        for (name, v) in perClass where v.count != classes.count {
+            throw TrainError.io("\(name): \(v.count) per-class accuracies for \(classes.count) classes")
+        }
+        s["val_images"] = try number(base, "images", bpath)
+        s["val_classes_count"] = classes.count
+        s["zero_shot_top1"] = try number(base, "top1", bpath)
+        s["zero_shot_eval_img_per_s"] = try number(base, "img_per_s", bpath)
+        var csv = "class,images," + perClass.map { $0.0 + "_top1" }.joined(separator: ",") + "\n"
+        for (i, c) in classes.enumerated() {
+            csv += "\(c),\(classImages[i])," + perClass.map { String(format: "%.6f", $0.1[i]) }.joined(separator: ",") + "\n"
+            for (name, v) in perClass { s["\(name)_\(slug(c))_top1"] = v[i] }
+        }
+        try write("per_class.csv", csv)
+
+        for (r, m) in [(full, "full"), (lora, "lora")] {
+            s["\(m)_top1"] = try r.n("final_val_top1")
+            s["\(m)_best_top1"] = try r.n("best_val_top1")
+            s["\(m)_train_min"] = try r.n("train_seconds") / 60
+            s["\(m)_train_img_per_s"] = try r.n("train_img_per_s")
+            s["\(m)_trainable_params"] = try r.n("trainable_params")
+            s["\(m)_peak_rss_mib"] = try r.n("peak_rss_mib")
+            s["\(m)_train_steps"] = try r.n("steps")
+            s["\(m)_epochs"] = try r.n("epochs")
+            s["\(m)_lr"] = try r.n("learning_rate")
+            s["\(m)_commit"] = String((r.summary["git_commit"] as? String ?? "unknown").prefix(7))
+            let vals = try r.epochs.map { try number($0, "val_top1", r.path) }
+            s["\(m)_best_epoch"] = (vals.firstIndex(of: vals.max()!) ?? 0) + 1
+            s["\(m)_first_epoch_top1"] = vals[0]
+            s["\(m)_final_train_loss"] = try number(r.epochs.last!, "train_loss", r.path)
+            s["\(m)_final_train_top1"] = try number(r.epochs.last!, "train_acc", r.path)
+            let rates = try r.epochs.map { try number($0, "train_img_per_s", r.path) }
+            s["\(m)_median_epoch_img_per_s"] = median(rates)
+            s["\(m)_slowest_epoch_img_per_s"] = rates.min()!
+            s["\(m)_fastest_epoch_img_per_s"] = rates.max()!
+        }
+        s["lora_minus_full_pp"] = 100 * (try lora.n("final_val_top1") - full.n("final_val_top1"))
+        s["lora_minus_zero_shot_pp"] = 100 * (try lora.n("final_val_top1") - number(base, "top1", bpath))
+        s["zero_shot_minus_full_pp"] = 100 * (try number(base, "top1", bpath) - full.n("final_val_top1"))
+        s["model_params"] = try full.n("total_params")
+        s["lora_adapter_params"] = try lora.n("adapter_params")
+        s["lora_trainable_pct"] = 100 * (try lora.n("trainable_params") / full.n("total_params"))
+        s["trainable_params_ratio"] = try full.n("trainable_params") / lora.n("trainable_params")
+        // AdamW keeps two float32 moments per trainable parameter.
+        s["full_adamw_state_mb"] = 8 * (try full.n("trainable_params")) / 1e6
+        s["lora_adamw_state_mb"] = 8 * (try lora.n("trainable_params")) / 1e6
+
+        // The shared recipe (both runs use the same data, batch, schedule and seed).
+        let c = full.config
+        s["train_batch"] = (c["batchSize"] as? NSNumber)?.intValue ?? 0
+        s["epoch_steps"] = (try full.n("steps")) / (try full.n("epochs"))
+        s["weight_decay"] = (c["weightDecay"] as? NSNumber)?.doubleValue ?? 0
+        s["warmup_percent"] = 100 * ((c["warmup"] as? NSNumber)?.doubleValue ?? 0)
+        s["train_seed"] = (c["seed"] as? NSNumber)?.intValue ?? 0
+        s["label_smoothing"] = (c["labelSmoothing"] as? NSNumber)?.doubleValue ?? 0
+        s["train_dataset"] = ((c["data"] as? String ?? "") as NSString).lastPathComponent
+        s["train_threads_count"] = (c["threads"] as? NSNumber)?.intValue ?? 0
+        s["loader_workers_count"] = (c["loaderWorkers"] as? NSNumber)?.intValue ?? 0
+        s["train_crop_min_scale"] = ImageTransform.scaleRange.0
+        s["eval_resize_size"] = ImageTransform.resizeShorter
+        s["allreduce_bucket_mib"] = Double(GradientSync.defaultBucketBytes) / Double(1 << 20)
+        try heldOutNumbers(predictions: out + "/baseline/predictions.csv", into: &s)
+        let lc = lora.config
+        let rank = (lc["loraRank"] as? NSNumber)?.intValue ?? 0, alpha = (lc["loraAlpha"] as? NSNumber)?.doubleValue ?? 0
+        let targets = lc["loraTargets"] as? [String] ?? []
+        guard rank > 0, !targets.isEmpty else { throw TrainError.io("\(lora.path): config has no LoRA rank/targets") }
+        s["lora_rank"] = rank
+        s["lora_alpha"] = alpha
+        s["lora_scale"] = alpha / Double(rank)
+        s["lora_targets"] = targets.joined(separator: ", ")
+        if let m = full.summary["machine"] as? [String: Any] {
+            s["machine_cpu"] = m["cpu"] as? String ?? "unknown"
+            s["machine_cores"] = (m["cores"] as? NSNumber)?.intValue ?? 0
+            s["machine_memory_gib"] = (m["memory_gib"] as? NSNumber)?.doubleValue ?? 0
+        }
+
+        // The architecture and LoRA's parameters per adapted layer: r·(in + out).
+        let v = ViTConfig.vitTiny(numClasses: classes.count)
+        s["vit_embed_dim"] = v.embedDim; s["vit_depth"] = v.depth; s["vit_heads"] = v.numHeads
+        s["vit_mlp_dim"] = v.mlpHidden; s["vit_qkv_dim"] = 3 * v.embedDim; s["vit_patch_size"] = v.patchSize
+        s["vit_img_size"] = v.imgSize; s["vit_tokens_count"] = v.tokens
+        s["head_params"] = v.embedDim * classes.count + classes.count
+        let shapes = ["qkv": (v.embedDim, 3 * v.embedDim), "proj": (v.embedDim, v.embedDim),
+                      "fc1": (v.embedDim, v.mlpHidden), "fc2": (v.mlpHidden, v.embedDim)]
+        var perBlock = 0, densePerBlock = 0
+        for t in LoRAConfig.allTargets {
+            let (i, o) = shapes[t]!
+            s["lora_\(t)_params"] = rank * (i + o)
+            s["dense_\(t)_params"] = i * o + o
+            if targets.contains(t) { perBlock += rank * (i + o); densePerBlock += i * o + o }
+        }
+        s["lora_block_params"] = perBlock
+        s["dense_block_params"] = densePerBlock
+        guard perBlock * v.depth == Int(try lora.n("adapter_params")) else {
+            throw TrainError.io("\(lora.path): adapter_params \(try lora.n("adapter_params")) ≠ \(v.depth) blocks × \(perBlock)")
+        }
+        // What would be stored per task: the full model vs the adapter (+ head).
+        let sizes = [("full_model_file_bytes", out + "/full_model/model.safetensors"),
+                     ("lora_adapter_file_bytes", out + "/lora_model/adapter/adapter_model.safetensors")]
+        for (k, p) in sizes {
+            guard let a = try? FileManager.default.attributesOfItem(atPath: p), let n = a[.size] as? NSNumber else {
+                throw TrainError.io("\(p): missing (\(k.hasPrefix("full") ? stage["full_model"]! : stage["lora_model"]!))")
+            }
+            s[k] = n.intValue
+            s[k.replacingOccurrences(of: "_bytes", with: "_mb")] = n.doubleValue / 1e6
+        }
+        s["file_size_ratio"] = Double(s["full_model_file_bytes"] as! Int) / Double(s["lora_adapter_file_bytes"] as! Int)
+
+        // Training curves.
+        var curves = "epoch"
+        for m in ["full", "lora"] { curves += ",\(m)_val_top1,\(m)_train_loss,\(m)_train_top1,\(m)_img_per_s" }
+        curves += "\n"
+        guard full.epochs.count == lora.epochs.count else {
+            throw TrainError.io("\(full.path), \(lora.path): \(full.epochs.count) vs \(lora.epochs.count) epochs; rerun both to the same length")
+        }
+        for e in 0..<full.epochs.count {
+            curves += "\(e + 1)"
+            for r in [full, lora] {
+                let o = r.epochs[e]
+                curves += String(format: ",%.6f,%.6f,%.6f,%.3f", try number(o, "val_top1", r.path), try number(o, "train_loss", r.path),
+                                 try number(o, "train_acc", r.path), try number(o, "train_img_per_s", r.path))
+            }
+            curves += "\n"
+        }
+        try write("curves.csv", curves)
+
+        // Scaling: measured ranks and the many-node projection.
+        let scalingPath = out + "/scaling/scaling.csv"
+        let scaling = try CSVTable.read(scalingPath, missing: stage["scaling"]!)
+        try scaling.require(["ranks", "mode", "threads_per_rank", "batch", "img_per_s", "compute_s_per_step", "comm_s_per_step",
+                             "bytes_per_step", "oversubscribed"])
+        try write("scaling.csv", scaling.text)
+        let words = [1: "one_rank", 2: "two_ranks", 4: "four_ranks"]
+        for m in ["full", "lora"] {
+            guard let one = try scaling.rows(where: ["mode": m, "ranks": "1"]).first else {
+                throw TrainError.io("\(scalingPath): no 1-rank \(m) row (\(stage["scaling"]!))")
+            }
+            let base = try scaling.double(one, "img_per_s")
+            s["\(m)_grad_bytes"] = try scaling.double(one, "bytes_per_step")
+            s["\(m)_grad_mb"] = try scaling.double(one, "bytes_per_step") / 1e6
+            for (n, w) in words.sorted(by: { $0.key < $1.key }) {
+                guard let r = try scaling.rows(where: ["mode": m, "ranks": String(n)]).first else { continue }
+                let comp = try scaling.double(r, "compute_s_per_step"), comm = try scaling.double(r, "comm_s_per_step")
+                s["scaling_\(m)_\(w)_img_per_s"] = try scaling.double(r, "img_per_s")
+                s["scaling_\(m)_\(w)_speedup"] = try scaling.double(r, "img_per_s") / base
+                s["scaling_\(m)_\(w)_step_s"] = comp + comm
+                s["scaling_\(m)_\(w)_comm_ms"] = 1000 * comm
+                s["scaling_\(m)_\(w)_comm_pct"] = 100 * comm / (comp + comm)
+            }
+        }
+        s["grad_bytes_ratio"] = (s["full_grad_bytes"] as! Double) / (s["lora_grad_bytes"] as! Double)
+        s["scaling_batch"] = try scaling.double(0, "batch")
+        let projPath = out + "/scaling/projection.csv"
+        let proj = try CSVTable.read(projPath, missing: stage["scaling"]!)
+        try proj.require(["mode", "scaling", "nodes", "gbit_per_s", "img_per_s", "efficiency", "compute_s_per_step", "comm_s_per_step"])
+        let nodes = Array(Set(try proj.rows.indices.map { Int(try proj.double($0, "nodes")) })).sorted()
+        let gbits = Array(Set(try proj.rows.indices.map { Int(try proj.double($0, "gbit_per_s")) })).sorted()
+        var wide = "nodes"
+        var cols: [(String, String, Int)] = []
+        for m in ["full", "lora"] { for sc in ["weak", "strong"] { for g in gbits { cols.append((m, sc, g)) } } }
+        for (m, sc, g) in cols { wide += ",\(m)_\(sc)_\(g)g_img_per_s,\(m)_\(sc)_\(g)g_eff,\(m)_\(sc)_\(g)g_comm_ms" }
+        wide += "\n"
+        for n in nodes {
+            wide += "\(n)"
+            for (m, sc, g) in cols {
+                guard let r = try proj.rows(where: ["mode": m, "scaling": sc, "nodes": String(n), "gbit_per_s": String(g)]).first else {
+                    throw TrainError.io("\(projPath): no row for \(m) \(sc) \(n) nodes \(g) Gbit/s")
+                }
+                wide += String(format: ",%.2f,%.4f,%.3f", try proj.double(r, "img_per_s"), try proj.double(r, "efficiency"),
+                               1000 * (try proj.double(r, "comm_s_per_step")))
+                if [64, nodes.last!].contains(n) {
+                    let key = "proj_\(m)_\(sc)_\(n)_nodes_\(g)_gbit"
+                    s[key + "_eff_pct"] = 100 * (try proj.double(r, "efficiency"))
+                    s[key + "_img_per_s"] = try proj.double(r, "img_per_s")
+                    s[key + "_comm_ms"] = 1000 * (try proj.double(r, "comm_s_per_step"))
+                }
+            }
+            wide += "\n"
+        }
+        try write("projection.csv", wide)
+        let p = ScalingProjection()
+        s["proj_alpha_us"] = p.alpha * 1e6
+        s["proj_max_nodes"] = nodes.last!
+        s["proj_strong_global_batch"] = Int(s["scaling_batch"] as! Double) * 8
+
+        // Attention: JS divergence and mask IoU per model pair (mean-of-heads maps).
+        let changePath = out + "/attention/attention_change.csv"
+        let change = try CSVTable.read(changePath, missing: stage["attention"]!)
+        try change.require(["model_a", "model_b", "head", "class", "class_name", "images", "js_mean", "iou_mean"])
+        try write("attention.csv", change.text)
+        let statsPath = out + "/attention/attention_stats.csv"
+        let stats = try CSVTable.read(statsPath, missing: stage["attention"]!)
+        try stats.require(["model", "head", "class", "class_name", "images", "mask_patches_mean", "entropy_mean", "accuracy"])
+        try write("attention_stats.csv", stats.text)
+        let short = ["pretrained": "pretrained", "full_model": "full", "lora_model": "lora"]
+        for r in try change.rows(where: ["head": "mean", "class": "all"]) {
+            guard let a = short[try change.string(r, "model_a")], let b = short[try change.string(r, "model_b")] else { continue }
+            s["attn_\(a)_\(b)_js"] = try change.double(r, "js_mean")
+            s["attn_\(a)_\(b)_iou"] = try change.double(r, "iou_mean")
+            s["attn_images"] = try change.double(r, "images")
+        }
+        for r in try stats.rows(where: ["head": "mean", "class": "all"]) {
+            guard let m = short[try stats.string(r, "model")] else { continue }
+            s["attn_\(m)_mask_patches"] = try stats.double(r, "mask_patches_mean")
+            s["attn_\(m)_entropy_nats"] = try stats.double(r, "entropy_mean")
+        }
+        for k in ["attn_pretrained_full_js", "attn_pretrained_lora_js", "attn_full_lora_js", "attn_pretrained_mask_patches"] where s[k] == nil {
+            throw TrainError.io("\(changePath): no mean-head row for all classes behind '\(k)' (\(stage["attention"]!))")
+        }
+        s["attn_uniform_entropy_nats"] = Foundation.log(Double(v.numPatches))
+        s["vit_patches_count"] = v.numPatches
+        let txtPath = out + "/attention/attention_change.txt"
+        let txt = (try? String(contentsOfFile: txtPath, encoding: .utf8)) ?? ""
+        guard let range = txt.range(of: #"IoU of the [0-9]+%-mass"#, options: .regularExpression),
+              let mass = Int(txt[range].dropFirst("IoU of the ".count).prefix { $0.isNumber }) else {
+            throw TrainError.io("\(txtPath): no 'IoU of the N%-mass masks' header (\(stage["attention"]!))")
+        }
+        s["attn_mask_mass_percent"] = mass
+        let figure = try attentionFigure(png: out + "/attention/summary.png", models: 3, perClassImages: classes.count)
+        let jpeg = try encodeJPEG(pixels: figure.pixels, width: figure.width, height: figure.height, components: 3, quality: 82)
+        try AtomicFile.write(jpeg, to: reportDir + "/attention.jpg")
+        written.append(reportDir + "/attention.jpg")
+        log("attention figure: \(figure.width)×\(figure.height), \(jpeg.count / 1024) KB")
+
+        // Optional: the recipe/rank study and the PyTorch comparison.
+        let optional: [(String, String, [String], String)] = [
+            (out + "/study/runs.csv", "study_runs.csv", ["name", "mode", "head_init", "lp_epochs", "lora_rank", "lora_alpha", "lora_targets",
+                                                         "epochs", "seed", "val_top1", "trainable_params"], "study"),
+            (out + "/study/groups.csv", "study_groups.csv", ["group", "n", "mode", "head_init", "lp_epochs", "lora_rank", "lora_targets", "epochs",
+                                                             "mean_top1", "std_top1", "min_top1", "max_top1", "trainable_params"], "study"),
+            (out + "/bench/bench.csv", "bench.csv", ["mode", "ours_img_per_s", "pytorch_img_per_s", "ratio"], "bench"),
+        ]
+        var present = Set<String>()
+        for (src, dst, columns, flag) in optional {
+            guard FileManager.default.fileExists(atPath: src) else {
+                try? FileManager.default.removeItem(atPath: reportDir + "/" + dst)
+                log("\(src): not present (optional); the paper marks it pending")
+                continue
+            }
+            let t = try CSVTable.read(src)
+            try t.require(columns)
+            guard !t.rows.isEmpty else { log("\(src): no rows yet (optional)"); continue }
+            try write(dst, t.text)
+            present.insert(dst)
+            if dst == "study_groups.csv" { try studyNumbers(t, into: &s) }
+            if dst == "study_runs.csv" { s["study_runs_count"] = t.rows.count }
+            if flag == "bench" { try benchNumbers(t, into: &s) }
+        }
+        s["study_available"] = present.contains("study_runs.csv") && present.contains("study_groups.csv")
+        s["bench_available"] = present.contains("bench.csv")
+        if !(s["study_available"] as! Bool) {
+            for f in ["study_runs.csv", "study_groups.csv"] { try? FileManager.default.removeItem(atPath: reportDir + "/" + f) }
+        }
+
+        let json = try JSONSerialization.data(withJSONObject: s, options: [.prettyPrinted, .sortedKeys])
+        try write("summary.json", String(decoding: json, as: UTF8.self) + "\n")
+        return written
+    }
+
+    /// ImageWoof's val images are ImageNet images: files named `ILSVRC2012_val_*` come from
+    /// ImageNet's val split (unseen by the pretrained head), the others from its train split.
+    /// Counts of each and the zero-shot accuracy on each, from the baseline's predictions.
+    static func heldOutNumbers(predictions path: String, into s: inout [String: Any]) throws {
+        let t = try CSVTable.read(path, missing: stage["baseline"]!)
+        try t.require(["path", "label", "pred"])
+        var n = [0, 0], correct = [0, 0]
+        for r in t.rows.indices {
+            let i = (try t.string(r, "path") as NSString).lastPathComponent.hasPrefix("ILSVRC2012_val_") ? 1 : 0
+            n[i] += 1
+            if try t.string(r, "label") == t.string(r, "pred") { correct[i] += 1 }
+        }
+        guard n[0] + n[1] > 0 else { throw TrainError.io("\(path): no predictions") }
+        s["val_from_imagenet_train_images"] = n[0]
+        s["val_from_imagenet_val_images"] = n[1]
+        s["val_from_imagenet_train_pct"] = 100 * Double(n[0]) / Double(n[0] + n[1])
+        if n[0] > 0 { s["zero_shot_on_imagenet_train_top1"] = Double(correct[0]) / Double(n[0]) }
+        if n[1] > 0 { s["zero_shot_on_imagenet_val_top1"] = Double(correct[1]) / Double(n[1]) }
+    }
+
+    /// Headline numbers of the recipe/rank study: the best group overall and per mode.
+    static func studyNumbers(_ t: CSVTable, into s: inout [String: Any]) throws {
+        s["study_groups_count"] = t.rows.count
+        s["study_max_seeds_count"] = try t.rows.indices.map { Int(try t.double($0, "n")) }.max() ?? 0
+        s["study_lora_ranks"] = Array(Set(try t.rows(where: ["mode": "lora"]).map { Int(try t.double($0, "lora_rank")) }))
+            .sorted().map(String.init).joined(separator: ", ")
+        for (key, rows) in [("study_best", Array(t.rows.indices)), ("study_best_full", try t.rows(where: ["mode": "full"])),
+                            ("study_best_lora", try t.rows(where: ["mode": "lora"]))] {
+            guard let b = try rows.max(by: { try t.double($0, "mean_top1") < t.double($1, "mean_top1") }) else { continue }
+            s[key + "_group"] = try t.string(b, "group")
+            s[key + "_mean_top1"] = try t.double(b, "mean_top1")
+            s[key + "_std_top1"] = Double(try t.string(b, "std_top1")).flatMap { $0.isFinite ? $0 : nil } ?? 0  // one run: no spread
+            s[key + "_runs_count"] = Int(try t.double(b, "n"))
+            s[key + "_epochs"] = Int(try t.double(b, "epochs"))
+            s[key + "_trainable_params"] = try t.double(b, "trainable_params")
+        }
+    }
+
+    /// Our training throughput against PyTorch's on the same machine, per mode.
+    static func benchNumbers(_ t: CSVTable, into s: inout [String: Any]) throws {
+        for r in t.rows.indices {
+            let m = slug(try t.string(r, "mode"))
+            s["bench_\(m)_ours_img_per_s"] = try t.double(r, "ours_img_per_s")
+            s["bench_\(m)_pytorch_img_per_s"] = try t.double(r, "pytorch_img_per_s")
+            s["bench_\(m)_ours_over_pytorch_speedup"] = try t.double(r, "ratio")
+        }
+    }
+
+    /// The paper's attention figure from `summary.png`: with two images per class (the
+    /// attention stage's default) only the first image of each class is kept, so the figure
+    /// is half a page; otherwise the whole grid. Scaled to at most 1200 px wide.
+    static func attentionFigure(png: String, models: Int, perClassImages classes: Int) throws -> RGBCanvas {
+        guard FileManager.default.fileExists(atPath: png) else { throw TrainError.io("\(png): missing (\(stage["attention"]!))") }
+        var canvas = try RGBCanvas.readPNG(path: png)
+        let layout = AttentionReport.SummaryLayout(images: 2 * classes, models: models)
+        if layout.width == canvas.width, layout.height == canvas.height, layout.groups == 2, layout.rowsPerGroup % 2 == 0 {
+            let rows = layout.rowsPerGroup / 2
+            var out = RGBCanvas(width: canvas.width, height: layout.headerH + rows * layout.rowHeight + layout.footnoteH)
+            func copy(fromY: Int, height: Int, toY: Int) {
+                var strip = RGBCanvas(width: canvas.width, height: height)
+                strip.draw(canvas, x: 0, y: -fromY)
+                out.draw(strip, x: 0, y: toY)
+            }
+            copy(fromY: 0, height: layout.headerH, toY: 0)
+            for r in 0..<rows {
+                copy(fromY: layout.headerH + 2 * r * layout.rowHeight, height: layout.rowHeight, toY: layout.headerH + r * layout.rowHeight)
+            }
+            copy(fromY: canvas.height - layout.footnoteH, height: layout.footnoteH, toY: out.height - layout.footnoteH)
+            canvas = out
+        }
+        let maxWidth = 1200
+        guard canvas.width > maxWidth else { return canvas }
+        let h = canvas.height * maxWidth / canvas.width
+        let r = resizeBicubic(RGBImage(width: canvas.width, height: canvas.height, pixels: canvas.pixels), width: maxWidth, height: h)
+        return try RGBCanvas(width: r.width, height: r.height, pixels: r.pixels)
+    }
+}

@@ -1,0 +1,367 @@
+import Foundation
+import WoofCore
+import WoofModel
+
+/// `woof-dist results`, second half: LaTeX and the README's results table made from the
+/// files in `report/results/` alone (so `make report` needs no `output/`). Every function
+/// here is a pure function of those files' text.
+public enum ReportTeX {
+    /// How a value prints, chosen by the suffix of its key in summary.json.
+    enum Format: Equatable {
+        case percentOfFraction(Int)  // 0.942 → "94.20"
+        case fixed(Int)
+        case grouped                 // 5526346 → "5{,}526{,}346"
+        case integer
+        case general                 // %g
+        case text
+        case flag                    // \newif
+    }
+
+    /// Suffix rules, most specific first. A key matching none is an error, so every new
+    /// number gets a deliberate format.
+    static let rules: [(String, Format)] = [
+        ("_available", .flag),
+        ("_top1", .percentOfFraction(2)), ("_pp", .fixed(2)), ("_eff_pct", .fixed(1)), ("_pct", .fixed(2)),
+        ("_percent", .fixed(0)),
+        ("_params", .grouped), ("_bytes", .grouped), ("_images", .grouped), ("_steps", .grouped),
+        ("_mb", .fixed(2)), ("_mib", .fixed(0)), ("_gib", .fixed(1)), ("_img_per_s", .fixed(1)), ("_ms", .fixed(2)),
+        ("_min", .fixed(1)), ("_s", .fixed(2)), ("_speedup", .fixed(2)), ("_ratio", .fixed(1)),
+        ("_js", .fixed(3)), ("_iou", .fixed(3)), ("_nats", .fixed(2)), ("_patches", .fixed(1)), ("_loss", .fixed(3)),
+        ("_count", .integer), ("_epochs", .integer), ("_epoch", .integer), ("_rank", .integer), ("_cores", .integer),
+        ("_dim", .integer), ("_depth", .integer), ("_heads", .integer), ("_nodes", .integer), ("_batch", .integer),
+        ("_size", .integer), ("_seed", .integer),
+        ("_alpha", .general), ("_lr", .general), ("_decay", .general), ("_scale", .general), ("_us", .general),
+        ("_smoothing", .general),
+        ("_commit", .text), ("_cpu", .text), ("_targets", .text), ("_group", .text), ("_ranks", .text),
+        ("_dataset", .text), ("_class", .text),
+    ]
+
+    static func format(for key: String) throws -> Format {
+        guard let f = rules.first(where: { key.hasSuffix($0.0) })?.1 else {
+            throw TrainError.io("summary.json: no format rule for key '\(key)' (ReportTeX.rules)")
+        }
+        return f
+    }
+
+    static let ones = ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten", "Eleven", "Twelve",
+                       "Thirteen", "Fourteen", "Fifteen", "Sixteen", "Seventeen", "Eighteen", "Nineteen"]
+    static let tens = ["", "", "Twenty", "Thirty", "Forty", "Fifty", "Sixty", "Seventy", "Eighty", "Ninety"]
+
+    /// 64 → "SixtyFour" (0–999; larger numbers digit by digit), for macro names.
+    static func words(_ digits: String) -> String {
+        guard let n = Int(digits), n < 1000, digits.count < 4 else { return digits.map { words(String($0)) }.joined() }
+        if n < 20 { return ones[n] }
+        if n < 100 { return tens[n / 10] + (n % 10 == 0 ? "" : ones[n % 10]) }
+        return ones[n / 100] + "Hundred" + (n % 100 == 0 ? "" : words(String(n % 100)))
+    }
+
+    /// `zero_shot_top1` → `ZeroShotTopOne`: LaTeX macro names allow letters only.
+    public static func macroName(_ key: String) -> String {
+        key.split(separator: "_").map { part -> String in
+            var out = "", run = ""
+            for ch in part {
+                if ch.isNumber { run.append(ch); continue }
+                if !run.isEmpty { out += words(run); run = "" }
+                out += out.isEmpty ? ch.uppercased() : String(ch)
+            }
+            if !run.isEmpty { out += words(run) }
+            return out.prefix(1).uppercased() + out.dropFirst()
+        }.joined()
+    }
+
+    /// Escapes text for LaTeX.
+    static func escape(_ s: String) -> String {
+        var out = ""
+        for ch in s {
+            switch ch {
+            case "\\": out += "\\textbackslash{}"
+            case "&", "%", "$", "#", "_", "{", "}": out += "\\" + String(ch)
+            case "~": out += "\\textasciitilde{}"
+            case "^": out += "\\textasciicircum{}"
+            default: out.append(ch)
+            }
+        }
+        return out
+    }
+
+    static func grouped(_ v: Int, separator: String) -> String {
+        let digits = String(abs(v))
+        var out = ""
+        for (i, ch) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out += separator }
+            out.append(ch)
+        }
+        return (v < 0 ? "-" : "") + out
+    }
+
+    static func fixed(_ v: Double, _ places: Int) -> String {
+        let s = String(format: "%.\(places)f", v)
+        return s == "-" + String(format: "%.\(places)f", 0.0) ? String(s.dropFirst()) : s
+    }
+
+    /// The printed form of one value (without LaTeX math for a minus sign).
+    static func render(_ value: Any, key: String) throws -> String {
+        let f = try format(for: key)
+        if f == .text {
+            guard let s = value as? String else { throw TrainError.io("summary.json: '\(key)' should be text") }
+            return escape(s)
+        }
+        guard let n = value as? NSNumber, !(value is String) else { throw TrainError.io("summary.json: '\(key)' should be a number") }
+        let v = n.doubleValue
+        guard v.isFinite else { throw TrainError.io("summary.json: '\(key)' is not finite") }
+        switch f {
+        case .percentOfFraction(let p): return fixed(100 * v, p)
+        case .fixed(let p): return fixed(v, p)
+        case .grouped: return grouped(Int(v.rounded()), separator: "{,}")
+        case .integer: return String(Int(v.rounded()))
+        case .general: return String(format: "%g", v)
+        case .flag: return n.boolValue ? "true" : "false"
+        case .text: return ""
+        }
+    }
+
+    static func parseSummary(_ data: Data) throws -> [String: Any] {
+        guard let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw TrainError.io("summary.json: not a JSON object")
+        }
+        return o
+    }
+
+    /// numbers.tex: one `\newcommand` per key of summary.json (booleans as `\newif`).
+    public static func macros(summaryJSON data: Data) throws -> String {
+        let o = try parseSummary(data)
+        var s = "% Generated by `woof-dist results` from report/results/summary.json. Do not edit.\n"
+        var seen: [String: String] = [:]
+        for key in o.keys.sorted() {
+            let name = macroName(key)
+            if let other = seen[name] { throw TrainError.io("summary.json: keys '\(other)' and '\(key)' both give \\\(name)") }
+            seen[name] = key
+            let v = try render(o[key]!, key: key)
+            if try format(for: key) == .flag {
+                s += "\\newif\\if\(name)\\\(name)\(v)\n"
+            } else {
+                let tex = v.hasPrefix("-") ? "\\ensuremath{-}" + v.dropFirst() : v
+                s += "\\newcommand{\\\(name)}{\(tex)}\n"
+            }
+        }
+        return s
+    }
+
+    // MARK: Tables (booktabs fragments) and derived CSVs
+
+    static func read(_ dir: String, _ name: String) throws -> CSVTable {
+        try CSVTable.read(dir + "/" + name, missing: "run `make results`")
+    }
+
+    static func pct(_ v: Double, _ p: Int = 1) -> String { fixed(100 * v, p) }
+
+    /// Per-class top-1 of the three methods; the best of each row in bold.
+    static func perClassTable(_ t: CSVTable) throws -> String {
+        let methods = ["zero_shot_top1", "full_top1", "lora_top1"]
+        try t.require(["class", "images"] + methods)
+        var s = "\\begin{tabular}{@{}lrrrr@{}}\n\\toprule\nclass & images & zero-shot & full FT & LoRA \\\\\n\\midrule\n"
+        var total = 0.0, correct = [Double](repeating: 0, count: 3)
+        for r in t.rows.indices {
+            let n = try t.double(r, "images")
+            let v = try methods.map { try t.double(r, $0) }
+            total += n
+            for i in 0..<3 { correct[i] += v[i] * n }
+            s += escape(try t.string(r, "class")) + " & " + grouped(Int(n), separator: "{,}") + cells(v) + " \\\\\n"
+        }
+        s += "\\midrule\nall & " + grouped(Int(total), separator: "{,}") + cells(correct.map { $0 / total }) + " \\\\\n\\bottomrule\n\\end{tabular}\n"
+        return s
+    }
+
+    /// Percent cells with the row maximum (at the printed precision) in bold.
+    static func cells(_ v: [Double]) -> String {
+        let printed = v.map { pct($0) }
+        let best = printed.compactMap(Double.init).max()
+        return printed.map { " & " + (Double($0) == best ? "\\textbf{\($0)}" : $0) }.joined()
+    }
+
+    /// Measured data-parallel steps: ranks, threads, throughput, step and allreduce time, bytes.
+    static func scalingTable(_ t: CSVTable) throws -> String {
+        var s = "\\begin{tabular}{@{}lrrrrrrr@{}}\n\\toprule\n"
+        s += "mode & ranks & threads & img/s & speed-up & step (s) & allreduce (ms) & gradient MB/step \\\\\n\\midrule\n"
+        for (k, m) in ["full", "lora"].enumerated() {
+            let rows = try t.rows(where: ["mode": m]).sorted { try t.double($0, "ranks") < t.double($1, "ranks") }
+            guard let one = rows.first else { continue }
+            if k > 0 { s += "\\addlinespace\n" }
+            let base = try t.double(one, "img_per_s")
+            for r in rows {
+                let over = try t.string(r, "oversubscribed") == "1"
+                let step = try t.double(r, "compute_s_per_step") + t.double(r, "comm_s_per_step")
+                s += (r == one ? (m == "full" ? "full FT" : "LoRA") : "")
+                s += " & \(Int(try t.double(r, "ranks")))\(over ? "$^\\dagger$" : "") & \(Int(try t.double(r, "threads_per_rank")))"
+                s += " & " + fixed(try t.double(r, "img_per_s"), 1) + " & " + fixed(try t.double(r, "img_per_s") / base, 2)
+                s += " & " + fixed(step, 2) + " & " + fixed(1000 * (try t.double(r, "comm_s_per_step")), 2)
+                s += " & " + fixed(try t.double(r, "bytes_per_step") / 1e6, 2) + " \\\\\n"
+            }
+        }
+        return s + "\\bottomrule\n\\end{tabular}\n"
+    }
+
+    /// JS divergence and mask IoU per model pair and head, over all val images.
+    static func attentionTable(_ t: CSVTable) throws -> String {
+        let names = ["pretrained": "original", "full_model": "full FT", "lora_model": "LoRA"]
+        let heads = ["0", "1", "2", "mean"]
+        var s = "\\begin{tabular}{@{}l" + String(repeating: "r", count: 2 * heads.count) + "@{}}\n\\toprule\n"
+        s += " & \\multicolumn{\(heads.count)}{c}{JS divergence (nats)} & \\multicolumn{\(heads.count)}{c}{mask IoU} \\\\\n"
+        s += "\\cmidrule(lr){2-\(1 + heads.count)}\\cmidrule(l){\(2 + heads.count)-\(1 + 2 * heads.count)}\n"
+        let hdr = heads.map { $0 == "mean" ? "mean" : "h\($0)" }.joined(separator: " & ")
+        s += "models & " + hdr + " & " + hdr + " \\\\\n\\midrule\n"
+        var pairs: [(String, String)] = []
+        for r in try t.rows(where: ["class": "all", "head": "mean"]) {
+            pairs.append((try t.string(r, "model_a"), try t.string(r, "model_b")))
+        }
+        for (a, b) in pairs {
+            var js: [String] = [], iou: [String] = []
+            for h in heads {
+                guard let r = try t.rows(where: ["class": "all", "head": h, "model_a": a, "model_b": b]).first else {
+                    throw TrainError.io("\(t.path): no row for \(a) vs \(b), head \(h)")
+                }
+                js.append(fixed(try t.double(r, "js_mean"), 3)); iou.append(fixed(try t.double(r, "iou_mean"), 3))
+            }
+            s += "\(names[a] ?? escape(a)) vs \(names[b] ?? escape(b)) & " + js.joined(separator: " & ") + " & " + iou.joined(separator: " & ") + " \\\\\n"
+        }
+        return s + "\\bottomrule\n\\end{tabular}\n"
+    }
+
+    /// The recipe/rank study: one row per group (mean ± std over its seeds).
+    static func studyTable(_ t: CSVTable) throws -> String {
+        var s = "\\begin{tabular}{@{}llllrrrr@{}}\n\\toprule\n"
+        s += "group & mode & head init & adapted & epochs & seeds & top-1 (\\%) & trainable \\\\\n\\midrule\n"
+        let order = try t.rows.indices.sorted { (try t.string($0, "mode"), try t.double($0, "lora_rank"), try t.string($0, "group"))
+            < (try t.string($1, "mode"), try t.double($1, "lora_rank"), try t.string($1, "group")) }
+        for r in order {
+            let mode = try t.string(r, "mode")
+            let lp = Int(try t.double(r, "lp_epochs"))
+            let head = try t.string(r, "head_init") + (lp > 0 ? ", LP \(lp)" : "")
+            let targets = (try t.string(r, "lora_targets")).split { "+; ".contains($0) }.map(String.init)
+            let adapted = mode != "lora" ? "all" : "r \(Int(try t.double(r, "lora_rank"))), "
+                + (Set(targets) == Set(LoRAConfig.allTargets) ? "all dense" : targets.joined(separator: ", "))
+            let n = Int(try t.double(r, "n"))
+            let std = Double(try t.string(r, "std_top1")).flatMap { $0.isFinite ? $0 : nil }
+            let acc = pct(try t.double(r, "mean_top1"), 2) + (n > 1 && std != nil ? " $\\pm$ " + pct(std!, 2) : "")
+            s += escape(try t.string(r, "group")) + " & " + (mode == "lora" ? "LoRA" : mode == "full" ? "full FT" : escape(mode))
+            s += " & " + escape(head) + " & " + escape(adapted) + " & \(Int(try t.double(r, "epochs"))) & \(n) & " + acc
+            s += " & " + grouped(Int(try t.double(r, "trainable_params")), separator: "{,}") + " \\\\\n"
+        }
+        return s + "\\bottomrule\n\\end{tabular}\n"
+    }
+
+    /// Points of the study plot: mean top-1 (%) against trainable parameters, LoRA flagged.
+    static func rankSweepCSV(_ t: CSVTable) throws -> String {
+        var s = "group,lora,rank,trainable_params,mean_pct,std_pct\n"
+        for r in t.rows.indices {
+            let std = Double(try t.string(r, "std_top1")).flatMap { $0.isFinite ? $0 : nil } ?? 0
+            let lora = try t.string(r, "mode") == "lora"
+            s += "\(try t.string(r, "group")),\(lora ? 1 : 0),\(lora ? Int(try t.double(r, "lora_rank")) : 0),"
+            s += "\(Int(try t.double(r, "trainable_params"))),\(fixed(100 * (try t.double(r, "mean_top1")), 3)),\(fixed(100 * std, 3))\n"
+        }
+        return s
+    }
+
+    /// Our throughput against PyTorch's (same machine, same batch).
+    static func benchTable(_ t: CSVTable) throws -> String {
+        var s = "\\begin{tabular}{@{}lrrr@{}}\n\\toprule\nmode & ours (img/s) & PyTorch (img/s) & ratio \\\\\n\\midrule\n"
+        for r in t.rows.indices {
+            let m = try t.string(r, "mode")
+            s += (m == "full" ? "full FT" : m == "lora" ? "LoRA" : escape(m)) + " & " + fixed(try t.double(r, "ours_img_per_s"), 1)
+            s += " & " + fixed(try t.double(r, "pytorch_img_per_s"), 1) + " & " + fixed(try t.double(r, "ratio"), 2) + " \\\\\n"
+        }
+        return s + "\\bottomrule\n\\end{tabular}\n"
+    }
+
+    /// Every generated file of `reportDir` (name → text); optional inputs give optional outputs.
+    public static func generated(reportDir dir: String) throws -> [(name: String, text: String)] {
+        let summaryPath = dir + "/summary.json"
+        guard let data = FileManager.default.contents(atPath: summaryPath) else {
+            throw TrainError.io("\(summaryPath): missing (run `make results`)")
+        }
+        var out: [(String, String)] = [("numbers.tex", try macros(summaryJSON: data))]
+        out.append(("table_per_class.tex", try perClassTable(try read(dir, "per_class.csv"))))
+        out.append(("table_scaling.tex", try scalingTable(try read(dir, "scaling.csv"))))
+        out.append(("table_attention.tex", try attentionTable(try read(dir, "attention.csv"))))
+        let fm = FileManager.default
+        if fm.fileExists(atPath: dir + "/study_groups.csv") {
+            let g = try read(dir, "study_groups.csv")
+            out.append(("table_study.tex", try studyTable(g)))
+            out.append(("rank_sweep.csv", try rankSweepCSV(g)))
+        }
+        if fm.fileExists(atPath: dir + "/bench.csv") { out.append(("table_bench.tex", try benchTable(try read(dir, "bench.csv")))) }
+        return out
+    }
+
+    /// Names `generated` may write; stale ones whose input went away are removed.
+    static let optionalOutputs = ["table_study.tex", "rank_sweep.csv", "table_bench.tex"]
+
+    // MARK: README
+
+    public static let readmeBegin = "<!-- results:begin -->", readmeEnd = "<!-- results:end -->"
+
+    /// The README's short results table, from summary.json.
+    public static func readmeBlock(summaryJSON data: Data) throws -> String {
+        let o = try parseSummary(data)
+        func v(_ k: String) throws -> Any {
+            guard let x = o[k] else { throw TrainError.io("summary.json: no '\(k)' for the README table") }
+            return x
+        }
+        func num(_ k: String) throws -> Double {
+            guard let n = try v(k) as? NSNumber else { throw TrainError.io("summary.json: '\(k)' is not a number") }
+            return n.doubleValue
+        }
+        func plain(_ k: String) throws -> String {
+            try render(v(k), key: k).replacingOccurrences(of: "{,}", with: ",")
+        }
+        var s = "| method | val top-1 | trainable params | gradient / step | train time | train img/s | peak RSS |\n"
+        s += "|---|---:|---:|---:|---:|---:|---:|\n"
+        s += "| zero-shot (pretrained ImageNet head, 10 classes) | \(try plain("zero_shot_top1"))% | 0 | — | — | — | — |\n"
+        for (m, name) in [("full", "full fine-tuning"), ("lora", "LoRA r \(try plain("lora_rank")), α \(try plain("lora_alpha"))")] {
+            s += "| \(name) | \(try plain("\(m)_top1"))% | \(try plain("\(m)_trainable_params")) | \(try plain("\(m)_grad_mb")) MB"
+            s += " | \(try plain("\(m)_train_min")) min | \(try plain("\(m)_train_img_per_s")) | \(try plain("\(m)_peak_rss_mib")) MiB |\n"
+        }
+        s += "\nViT-Ti/16 (timm, ImageNet-21k → 1k) on ImageWoof val (\(try plain("val_images")) images); \(try plain("full_epochs")) epochs,"
+        s += " batch \(try plain("train_batch")), one process on \(try plain("machine_cpu")) with \(try plain("machine_cores")) cores"
+        s += " (single seed; other work shared the cores, so times are upper bounds). From `report/results/summary.json`"
+        s += " (`make results`); the paper is `make report`.\n"
+        _ = try num("zero_shot_top1")
+        return s
+    }
+
+    /// `readme` with the text between the markers replaced by `block`.
+    public static func replacingReadmeBlock(_ readme: String, with block: String, path: String = "README.md") throws -> String {
+        guard let b = readme.range(of: readmeBegin), let e = readme.range(of: readmeEnd), b.upperBound <= e.lowerBound else {
+            throw TrainError.io("\(path): no '\(readmeBegin)' … '\(readmeEnd)' block for the results table")
+        }
+        return String(readme[..<b.upperBound]) + "\n" + block + String(readme[e.lowerBound...])
+    }
+
+    /// The block currently between the markers of `readme`.
+    public static func readmeBlock(in readme: String) -> String? {
+        guard let b = readme.range(of: readmeBegin), let e = readme.range(of: readmeEnd), b.upperBound <= e.lowerBound else { return nil }
+        return String(readme[b.upperBound..<e.lowerBound])
+    }
+
+    /// Writes every generated file into `reportDir` (removing stale optional ones) and, when
+    /// `readme` is given, rewrites its results block. Returns the paths written.
+    public static func write(reportDir dir: String, readme: String?) throws -> [String] {
+        var written: [String] = []
+        let files = try generated(reportDir: dir)
+        for (name, text) in files {
+            try AtomicFile.write(Data(text.utf8), to: dir + "/" + name)
+            written.append(dir + "/" + name)
+        }
+        for name in optionalOutputs where !files.contains(where: { $0.name == name }) {
+            try? FileManager.default.removeItem(atPath: dir + "/" + name)
+        }
+        if let readme {
+            guard let text = try? String(contentsOfFile: readme, encoding: .utf8) else { throw TrainError.io("\(readme): cannot read") }
+            let data = FileManager.default.contents(atPath: dir + "/summary.json")!
+            let updated = try replacingReadmeBlock(text, with: try readmeBlock(summaryJSON: data), path: readme)
+            if updated != text { try AtomicFile.write(Data(updated.utf8), to: readme) }
+            written.append(readme)
+        }
+        return written
+    }
+}

@@ -1,0 +1,192 @@
+import Foundation
+import WoofCore
+import WoofViz
+
+/// `woof-dist study`: collects the runs of a sweep (`scripts/sweep.sh`) into CSVs and plots.
+///
+/// Reads `<dir>/runs/<name>/summary.json` (and `linear_probe/summary.json` of LP-FT runs),
+/// writes `runs.csv` (one row per run), `groups.csv` (runs that differ only in their seed,
+/// named `<group>-s<seed>`, as mean ± std), `per_class.csv`, and the plots
+/// `accuracy_vs_params.png` and `accuracy_vs_bytes.png`.
+public enum Study {
+    /// One finished run, flattened from its summary.json.
+    public struct Run {
+        public var name: String
+        public var group: String
+        public var mode: String
+        public var headInit: String
+        public var lpEpochs: Int
+        public var loraRank: Int
+        public var loraAlpha: Double
+        public var loraTargets: String
+        public var epochs: Int
+        public var seed: Int
+        public var lr: Double
+        public var labelSmoothing: Double
+        public var layerDecay: Double
+        public var valTop1: Double
+        public var bestValTop1: Double
+        public var trainableParams: Int
+        /// Bytes of gradient allreduced per optimizer step (float32 trainable gradients).
+        public var gradBytesPerStep: Int { trainableParams * MemoryLayout<Float>.size }
+        public var msPerStep: Double
+        public var imagesPerSecond: Double
+        /// Training time including the linear-probe phase of LP-FT runs (evaluation excluded).
+        public var trainSeconds: Double
+        public var peakRSSMiB: Double
+        public var perClass: [Double]
+    }
+
+    /// `lora-imagenet-s2` → `lora-imagenet`: runs that differ only in their seed share a group.
+    public static func group(ofRun name: String) -> String {
+        guard let r = name.range(of: #"-s[0-9]+$"#, options: .regularExpression) else { return name }
+        return String(name[..<r.lowerBound])
+    }
+
+    static func readJSON(_ path: String) throws -> [String: Any]? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        guard let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw TrainError.io("\(path): not a JSON object")
+        }
+        return obj
+    }
+
+    /// Parses one run's summary.json; `nil` when the run has not finished.
+    public static func readRun(dir: String, name: String) throws -> Run? {
+        let path = dir + "/summary.json"
+        guard let s = try readJSON(path) else { return nil }
+        let c = s["config"] as? [String: Any] ?? [:]
+        func need<T>(_ key: String, _ type: T.Type) throws -> T {
+            guard let v = s[key] as? T else { throw TrainError.io("\(path): missing or malformed \"\(key)\"") }
+            return v
+        }
+        let mode = c["mode"] as? String ?? (s["mode"] as? String ?? "?")
+        let steps = try need("steps", Int.self)
+        var seconds = try need("train_seconds", Double.self)
+        let lp = c["linearProbeEpochs"] as? Int ?? 0
+        if lp > 0, let probe = try readJSON(dir + "/linear_probe/summary.json"), let t = probe["train_seconds"] as? Double {
+            seconds += t
+        }
+        let isLoRA = mode == "lora"
+        return Run(name: name, group: group(ofRun: name), mode: mode,
+                   headInit: c["headInit"] as? String ?? "random", lpEpochs: lp,
+                   loraRank: isLoRA ? c["loraRank"] as? Int ?? 0 : 0,
+                   loraAlpha: isLoRA ? c["loraAlpha"] as? Double ?? 0 : 0,
+                   loraTargets: isLoRA ? (c["loraTargets"] as? [String] ?? []).joined(separator: "+") : "",
+                   epochs: try need("epochs", Int.self), seed: c["seed"] as? Int ?? 0,
+                   lr: s["learning_rate"] as? Double ?? .nan,
+                   labelSmoothing: c["labelSmoothing"] as? Double ?? 0, layerDecay: c["layerDecay"] as? Double ?? 1,
+                   valTop1: try need("final_val_top1", Double.self),
+                   bestValTop1: s["best_val_top1"] as? Double ?? .nan,
+                   trainableParams: try need("trainable_params", Int.self),
+                   msPerStep: 1000 * (try need("train_seconds", Double.self)) / Double(max(steps, 1)),
+                   imagesPerSecond: s["train_img_per_s"] as? Double ?? .nan,
+                   trainSeconds: seconds, peakRSSMiB: s["peak_rss_mib"] as? Double ?? .nan,
+                   perClass: s["final_val_per_class"] as? [Double] ?? [])
+    }
+
+    /// Every finished run under `<dir>/runs`, sorted by name.
+    public static func readRuns(dir: String) throws -> [Run] {
+        let runsDir = dir + "/runs"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: runsDir) else {
+            throw TrainError.io("\(runsDir): no such directory (run scripts/sweep.sh first)")
+        }
+        return try names.sorted().compactMap { try readRun(dir: runsDir + "/" + $0, name: $0) }
+    }
+
+    static func f(_ v: Double, _ digits: Int = 4) -> String { v.isFinite ? String(format: "%.\(digits)f", v) : "" }
+
+    public static func runsCSV(_ runs: [Run]) -> String {
+        var s = "name,group,mode,head_init,lp_epochs,lora_rank,lora_alpha,lora_targets,epochs,seed,lr,label_smoothing,layer_decay,val_top1,best_val_top1,trainable_params,grad_bytes_per_step,ms_per_step,img_per_s,train_seconds,peak_rss_mib\n"
+        for r in runs {
+            s += [r.name, r.group, r.mode, r.headInit, "\(r.lpEpochs)", "\(r.loraRank)", f(r.loraAlpha, 1), r.loraTargets,
+                  "\(r.epochs)", "\(r.seed)", String(format: "%g", r.lr), f(r.labelSmoothing, 2), f(r.layerDecay, 2),
+                  f(r.valTop1, 5), f(r.bestValTop1, 5), "\(r.trainableParams)", "\(r.gradBytesPerStep)",
+                  f(r.msPerStep, 1), f(r.imagesPerSecond, 2), f(r.trainSeconds, 1), f(r.peakRSSMiB, 0)].joined(separator: ",") + "\n"
+        }
+        return s
+    }
+
+    /// Mean and sample standard deviation (n − 1; 0 for a single run).
+    public static func meanStd(_ xs: [Double]) -> (mean: Double, std: Double) {
+        let n = Double(xs.count)
+        guard n > 0 else { return (.nan, .nan) }
+        let mean = xs.reduce(0, +) / n
+        guard n > 1 else { return (mean, 0) }
+        return (mean, (xs.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / (n - 1)).squareRoot())
+    }
+
+    public static func groupsCSV(_ runs: [Run]) -> String {
+        var s = "group,n,seeds,mode,head_init,lp_epochs,lora_rank,lora_targets,epochs,mean_top1,std_top1,min_top1,max_top1,trainable_params,grad_bytes_per_step,mean_train_seconds\n"
+        let groups = Dictionary(grouping: runs, by: \.group)
+        for name in groups.keys.sorted() {
+            let g = groups[name]!, r = g[0]
+            let acc = g.map(\.valTop1), (m, sd) = meanStd(acc)
+            s += [name, "\(g.count)", g.map { "\($0.seed)" }.joined(separator: " "), r.mode, r.headInit, "\(r.lpEpochs)",
+                  "\(r.loraRank)", r.loraTargets, "\(r.epochs)", f(m, 5), f(sd, 5), f(acc.min()!, 5), f(acc.max()!, 5),
+                  "\(r.trainableParams)", "\(r.gradBytesPerStep)", f(meanStd(g.map(\.trainSeconds)).mean, 1)].joined(separator: ",") + "\n"
+        }
+        return s
+    }
+
+    public static func perClassCSV(_ runs: [Run], classes: [String]) -> String {
+        var s = "name,class,val_top1\n"
+        for r in runs {
+            for (i, a) in r.perClass.enumerated() {
+                s += "\(r.name),\(i < classes.count ? classes[i] : "\(i)"),\(f(a, 5))\n"
+            }
+        }
+        return s
+    }
+
+    /// Writes the CSVs and plots into `dir`; returns a short text table of the groups.
+    /// `baselineTop1` (the zero-shot head) is drawn as a dashed line when given.
+    @discardableResult
+    public static func write(dir: String, baselineTop1: Double?, classes: [String]) throws -> String {
+        let runs = try readRuns(dir: dir)
+        guard !runs.isEmpty else { throw TrainError.io("\(dir)/runs: no finished run (no summary.json yet)") }
+        try AtomicFile.write(Data(runsCSV(runs).utf8), to: dir + "/runs.csv")
+        try AtomicFile.write(Data(groupsCSV(runs).utf8), to: dir + "/groups.csv")
+        try AtomicFile.write(Data(perClassCSV(runs, classes: classes).utf8), to: dir + "/per_class.csv")
+
+        // One series per recipe family (mode, targets, epochs, head init); points are the
+        // group means, so a rank sweep reads as a line from r 1 to r 32.
+        let groups = Dictionary(grouping: runs, by: \.group).values.map { g -> Run in
+            var r = g[0]; r.valTop1 = meanStd(g.map(\.valTop1)).mean; return r
+        }
+        let families = Dictionary(grouping: groups) { r in
+            r.mode == "lora" ? "LoRA \(r.loraTargets), \(r.epochs) ep, \(r.headInit) head\(r.lpEpochs > 0 ? ", LP-FT" : "")"
+                             : "full, \(r.epochs) ep, \(r.headInit) head\(r.lpEpochs > 0 ? ", LP-FT" : "")"
+        }
+        for (xName, file, x) in [("trainable parameters", "accuracy_vs_params.png", { (r: Run) in Double(r.trainableParams) }),
+                                 ("gradient bytes allreduced per step", "accuracy_vs_bytes.png", { (r: Run) in Double(r.gradBytesPerStep) })] {
+            var series = families.keys.sorted().map { k in
+                LinePlot.Series(name: k, points: families[k]!.sorted { x($0) < x($1) }.map { (x($0), 100 * $0.valTop1) })
+            }
+            if let b = baselineTop1 {
+                let xs = groups.map(x)
+                series.append(.init(name: String(format: "zero-shot head %.2f%%", 100 * b),
+                                    points: [(xs.min()! / 2, 100 * b), (xs.max()! * 2, 100 * b)],
+                                    color: .gray, dashed: true, marker: .none))
+            }
+            // Room below the data for the legend, so it never hides a point.
+            let ys = series.flatMap { $0.points.map(\.y) }
+            let lo = ys.min()!, hi = ys.max()!, span = max(hi - lo, 0.5)
+            try LinePlot(title: "ImageWoof val top-1 vs \(xName)", xLabel: xName + " (log scale)", yLabel: "val top-1 (%)",
+                         series: series, xLog: true, yRange: (lo - span * (0.25 + 0.12 * Double(series.count)))...(hi + 0.1 * span),
+                         legend: .bottomRight).write(to: dir + "/" + file)
+        }
+
+        func pad(_ s: String, _ n: Int, left: Bool = false) -> String {
+            let fill = String(repeating: " ", count: max(0, n - s.count))
+            return left ? s + fill : fill + s
+        }
+        var text = pad("group", 30, left: true) + pad("n", 3) + pad("top-1 %", 10) + pad("± std", 8) + pad("trainable", 11) + pad("train min", 11) + "\n"
+        for line in groupsCSV(runs).split(separator: "\n").dropFirst() {
+            let c = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            text += pad(c[0], 30, left: true) + pad(c[1], 3) + pad(f(100 * (Double(c[9]) ?? .nan), 2), 10)
+                + pad(f(100 * (Double(c[10]) ?? .nan), 2), 8) + pad(c[13], 11) + pad(f((Double(c[15]) ?? .nan) / 60, 1), 11) + "\n"
+        }
+        return text
+    }
+}

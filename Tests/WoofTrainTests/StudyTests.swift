@@ -1,0 +1,73 @@
+import XCTest
+@testable import WoofTrain
+
+final class StudyTests: XCTestCase {
+    func makeSweep(_ runs: [(String, String)]) throws -> String {
+        let dir = NSTemporaryDirectory() + "woof-study-\(UUID().uuidString)"
+        for (name, json) in runs {
+            try FileManager.default.createDirectory(atPath: dir + "/runs/" + name, withIntermediateDirectories: true)
+            if !json.isEmpty { try json.write(toFile: dir + "/runs/\(name)/summary.json", atomically: true, encoding: .utf8) }
+        }
+        return dir
+    }
+
+    func summary(mode: String, top1: Double, seed: Int, params: Int, rank: Int = 8) -> String {
+        """
+        {"config": {"mode": "\(mode)", "seed": \(seed), "headInit": "imagenet", "loraRank": \(rank), "loraAlpha": \(2 * rank),
+                    "loraTargets": ["qkv", "proj"], "linearProbeEpochs": 0},
+         "epochs": 2, "steps": 100, "train_seconds": 50.0, "final_val_top1": \(top1), "best_val_top1": \(top1),
+         "trainable_params": \(params), "train_img_per_s": 64.0, "learning_rate": 0.001, "final_val_per_class": [0.5, 1.0]}
+        """
+    }
+
+    func testGroupStripsOnlyASeedSuffix() {
+        XCTAssertEqual(Study.group(ofRun: "lora-imagenet-s2"), "lora-imagenet")
+        XCTAssertEqual(Study.group(ofRun: "lora-r16"), "lora-r16")
+        XCTAssertEqual(Study.group(ofRun: "full-s1x"), "full-s1x")
+    }
+
+    func testMeanAndSampleStd() {
+        let (m, s) = Study.meanStd([0.90, 0.92, 0.94])
+        XCTAssertEqual(m, 0.92, accuracy: 1e-12)
+        XCTAssertEqual(s, 0.02, accuracy: 1e-12)       // n − 1 in the denominator
+        XCTAssertEqual(Study.meanStd([0.5]).std, 0)
+    }
+
+    func testCollectsFinishedRunsIntoCSVsAndPlots() throws {
+        let dir = try makeSweep([("lora-a", summary(mode: "lora", top1: 0.94, seed: 0, params: 1000)),
+                                 ("lora-a-s1", summary(mode: "lora", top1: 0.96, seed: 1, params: 1000)),
+                                 ("full-a", summary(mode: "full", top1: 0.93, seed: 0, params: 5_000_000)),
+                                 ("unfinished", "")])
+        let table = try Study.write(dir: dir, baselineTop1: 0.942, classes: ["a", "b"])
+        XCTAssertTrue(table.contains("lora-a"))
+        let runs = try String(contentsOfFile: dir + "/runs.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(runs.count, 4)                  // header + 3 finished runs; the unfinished one is left out
+        XCTAssertTrue(runs[0].hasPrefix("name,group,mode,head_init"))
+        let full = runs.first { $0.hasPrefix("full-a,") }!.split(separator: ",", omittingEmptySubsequences: false)
+        XCTAssertEqual(full[16], "20000000")           // bytes allreduced per step = 4 × trainable
+        XCTAssertEqual(full[17], "500.0")              // ms per step = train_seconds / steps
+        XCTAssertEqual(full[5], "0")                   // full runs have no rank
+        let groups = try String(contentsOfFile: dir + "/groups.csv", encoding: .utf8).split(separator: "\n")
+        let lora = groups.first { $0.hasPrefix("lora-a,") }!.split(separator: ",", omittingEmptySubsequences: false)
+        XCTAssertEqual(lora[1], "2")
+        XCTAssertEqual(lora[2], "0 1")
+        XCTAssertEqual(Double(lora[9])!, 0.95, accuracy: 1e-9)
+        XCTAssertEqual(Double(lora[10])!, 0.0141421, accuracy: 1e-5)
+        XCTAssertTrue(try String(contentsOfFile: dir + "/per_class.csv", encoding: .utf8).contains("full-a,b,1.00000"))
+        for png in ["accuracy_vs_params.png", "accuracy_vs_bytes.png"] {
+            let data = try XCTUnwrap(FileManager.default.contents(atPath: dir + "/" + png))
+            XCTAssertEqual(Array(data.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
+        }
+    }
+
+    func testMalformedSummaryIsNamed() throws {
+        let dir = try makeSweep([("bad", "{\"config\": {}, \"epochs\": 1}")])
+        XCTAssertThrowsError(try Study.readRuns(dir: dir)) { e in
+            XCTAssertTrue("\(e)".contains("bad/summary.json"), "\(e)")
+            XCTAssertTrue("\(e)".contains("steps"), "\(e)")
+        }
+        let broken = try makeSweep([("x", "not json")])
+        XCTAssertThrowsError(try Study.readRuns(dir: broken)) { e in XCTAssertTrue("\(e)".contains("not a JSON object"), "\(e)") }
+        XCTAssertThrowsError(try Study.readRuns(dir: "/nonexistent-sweep")) { e in XCTAssertTrue("\(e)".contains("sweep.sh"), "\(e)") }
+    }
+}
