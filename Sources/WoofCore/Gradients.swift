@@ -11,7 +11,10 @@ extension Tape {
         switch op {
         case let .linear(x, w, b, y):
             let m = x.rows, k = x.lastDim, n = w.shape[0], dy = gradOf(y)
-            if x.requiresGrad { pgemm(false, false, m, k, n, 1, dy, n, w.data, k, 1, gradOf(x), k) }
+            if x.requiresGrad {
+                let (dx, fresh) = gradSlot(x)
+                pgemm(false, false, m, k, n, 1, dy, n, w.data, k, fresh ? 0 : 1, dx, k)
+            }
             if w.requiresGrad { pgemm(true, false, n, k, m, 1, dy, n, x.data, k, 1, w.grad!, k) }
             if let b, b.requiresGrad { columnSums(dy, rows: m, width: n, into: b.grad!) }
 
@@ -23,8 +26,8 @@ extension Tape {
             if bUp.requiresGrad { pgemm(true, false, n, r, m, scale, dy, n, u, r, 1, bUp.grad!, r) }
             if a.requiresGrad { pgemm(true, false, r, k, m, 1, du, r, x.data, k, 1, a.grad!, k) }
             if x.requiresGrad {
-                let dx = gradOf(x)
-                pgemm(false, false, m, k, n, 1, dy, n, w.data, k, 1, dx, k)
+                let (dx, fresh) = gradSlot(x)
+                pgemm(false, false, m, k, n, 1, dy, n, w.data, k, fresh ? 0 : 1, dx, k)
                 pgemm(false, false, m, k, r, 1, du, r, a.data, k, 1, dx, k)
             }
             if w.requiresGrad { pgemm(true, false, n, k, m, 1, dy, n, x.data, k, 1, w.grad!, k) }
@@ -32,7 +35,8 @@ extension Tape {
 
         case let .layerNorm(x, g, b, mean, rstd, y):
             let m = x.rows, d = x.lastDim, dy = gradOf(y)
-            let dx: UnsafeMutablePointer<Float>? = x.requiresGrad ? gradOf(x) : nil
+            let slot = x.requiresGrad ? gradSlot(x) : nil
+            let dx = slot?.grad, dxFresh = slot?.fresh ?? false
             let wantAffine = g.requiresGrad || b.requiresGrad
             let workers = Parallel.threads
             let partial = wantAffine ? arena.zeros(workers * 2 * d) : nil
@@ -49,7 +53,8 @@ extension Tape {
                     }
                     if let dx {
                         let dxr = dx + r * d, m1 = sumDxhat / Float(d), m2 = sumDxhatXhat / Float(d)
-                        for i in 0..<d { dxr[i] += rs * (dyr[i] * gp[i] - m1 - (xr[i] - mu) * rs * m2) }
+                        if dxFresh { for i in 0..<d { dxr[i] = rs * (dyr[i] * gp[i] - m1 - (xr[i] - mu) * rs * m2) } }
+                        else { for i in 0..<d { dxr[i] += rs * (dyr[i] * gp[i] - m1 - (xr[i] - mu) * rs * m2) } }
                     }
                 }
             }
@@ -63,35 +68,36 @@ extension Tape {
 
         case let .gelu(x, y):
             guard x.requiresGrad else { return }
-            let dy = gradOf(y), dx = gradOf(x), xp = x.data
+            let dy = gradOf(y), (dx, fresh) = gradSlot(x), xp = x.data
             Parallel.forRanges(x.count, grain: 16384) { range in
-                for i in range {
-                    let v = xp[i]
-                    let cdf = 0.5 * (1 + fastErf(v * 0.70710678118654752))
-                    let pdf = fastExp(-0.5 * v * v) * 0.39894228040143268
-                    dx[i] += dy[i] * (cdf + v * pdf)
-                }
+                if fresh { for i in range { dx[i] = dy[i] * geluDerivative(xp[i]) } }
+                else { for i in range { dx[i] += dy[i] * geluDerivative(xp[i]) } }
             }
 
         case let .add(a, b, y):
             let dy = gradOf(y)
             for t in [a, b] where t.requiresGrad {
-                let dt = gradOf(t)
-                Parallel.forRanges(t.count, grain: 32768) { range in for i in range { dt[i] += dy[i] } }
+                let (dt, fresh) = gradSlot(t)
+                Parallel.forRanges(t.count, grain: 32768) { range in
+                    if fresh { (dt + range.lowerBound).update(from: dy + range.lowerBound, count: range.count) }
+                    else { for i in range { dt[i] += dy[i] } }
+                }
             }
 
         case let .softmax(x, y):
             guard x.requiresGrad else { return }
-            let n = x.lastDim, dy = gradOf(y), dx = gradOf(x), yp = y.data
+            let n = x.lastDim, dy = gradOf(y), (dx, fresh) = gradSlot(x), yp = y.data
             Parallel.forRanges(x.rows, grain: 64) { rows in
-                for r in rows { softmaxBackwardRow(yp + r * n, dy + r * n, dx + r * n, n, scale: 1, accumulate: true) }
+                for r in rows { softmaxBackwardRow(yp + r * n, dy + r * n, dx + r * n, n, scale: 1, accumulate: !fresh) }
             }
 
         case let .attention(qkv, heads, probs, y):
             guard qkv.requiresGrad else { return }
             let bsz = qkv.shape[0], t = qkv.shape[1], d = qkv.shape[2] / 3, hd = d / heads
             let scale = 1 / Float(hd).squareRoot()
-            let dy = gradOf(y), dqkv = gradOf(qkv)
+            // Each (batch, head) writes its own q, k and v columns once, so together the
+            // pairs cover dqkv exactly: a fresh buffer is stored into with β 0.
+            let dy = gradOf(y), (dqkv, fresh) = gradSlot(qkv), beta: Float = fresh ? 0 : 1
             let workers = Parallel.threads
             let scratch = arena.floats(workers * t * t)
             let qp = qkv.data, pp = probs.data
@@ -105,12 +111,12 @@ extension Tape {
                     let p = pp + bh * t * t
                     let dout = dy + b * t * d + h * hd
                     sgemm(false, true, t, t, hd, 1, dout, d, v, 3 * d, 0, dp, t)        // dP = dO Vᵀ
-                    sgemm(true, false, t, hd, t, 1, p, t, dout, d, 1, dv, 3 * d)        // dV += Pᵀ dO
+                    sgemm(true, false, t, hd, t, 1, p, t, dout, d, beta, dv, 3 * d)     // dV += Pᵀ dO
                     for r in 0..<t {                                                    // dS = P ⊙ (dP − Σ dP⊙P)
                         softmaxBackwardRow(p + r * t, dp + r * t, dp + r * t, t, scale: 1, accumulate: false)
                     }
-                    sgemm(false, false, t, hd, t, scale, dp, t, k, 3 * d, 1, dq, 3 * d) // dQ += s dS K
-                    sgemm(true, false, t, hd, t, scale, dp, t, q, 3 * d, 1, dk, 3 * d)  // dK += s dSᵀ Q
+                    sgemm(false, false, t, hd, t, scale, dp, t, k, 3 * d, beta, dq, 3 * d) // dQ += s dS K
+                    sgemm(true, false, t, hd, t, scale, dp, t, q, 3 * d, beta, dk, 3 * d)  // dK += s dSᵀ Q
                 }
             }
 
@@ -144,12 +150,12 @@ extension Tape {
             let bsz = patches.shape[0], n = patches.shape[1], d = patches.shape[2], t = n + 1
             let dy = gradOf(y)
             if patches.requiresGrad {
-                let dp = gradOf(patches)
+                let (dp, fresh) = gradSlot(patches)
                 Parallel.forRanges(bsz * n, grain: 256) { rows in
                     for row in rows {
                         let bi = row / n, pi = row % n
                         let src = dy + (bi * t + pi + 1) * d, dst = dp + row * d
-                        for i in 0..<d { dst[i] += src[i] }
+                        if fresh { dst.update(from: src, count: d) } else { for i in 0..<d { dst[i] += src[i] } }
                     }
                 }
             }
@@ -169,13 +175,13 @@ extension Tape {
 
         case let .crossEntropy(logits, labels, probs, smoothing, y):
             guard logits.requiresGrad else { return }
-            let bsz = logits.rows, c = logits.lastDim, dl = gradOf(logits)
+            let bsz = logits.rows, c = logits.lastDim, (dl, fresh) = gradSlot(logits)
             let g = gradOf(y)[0] / Float(bsz)
             for r in 0..<bsz {
                 let pr = probs + r * c, dr = dl + r * c
                 for i in 0..<c {
                     let target = (i == Int(labels[r]) ? 1 - smoothing : 0) + smoothing / Float(c)
-                    dr[i] += g * (pr[i] - target)
+                    dr[i] = (fresh ? 0 : dr[i]) + g * (pr[i] - target)
                 }
             }
         }
@@ -191,6 +197,14 @@ extension Tape {
         }
         for w in 0..<workers { let acc = partial + w * width; for j in 0..<width { out[j] += acc[j] } }
     }
+}
+
+/// d/dx of x·Φ(x): Φ(x) + x·φ(x).
+@inline(__always)
+func geluDerivative(_ v: Float) -> Float {
+    let cdf = 0.5 * (1 + fastErf(v * 0.70710678118654752))
+    let pdf = fastExp(-0.5 * v * v) * 0.39894228040143268
+    return cdf + v * pdf
 }
 
 /// Softmax backward for one row: `dx = y ⊙ (dy − Σ dy⊙y)` (times `scale`). With

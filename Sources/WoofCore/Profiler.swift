@@ -78,4 +78,21 @@ extension TapeOp {
         case let .crossEntropy(logits, _, _, _, _): return [logits]
         }
     }
+
+    /// The op's output: its gradient is dead once the op's rule has run.
+    var output: Tensor {
+        switch self {
+        case let .linear(_, _, _, y): return y
+        case let .loraLinear(_, _, _, _, _, _, _, y): return y
+        case let .layerNorm(_, _, _, _, _, y): return y
+        case let .gelu(_, y): return y
+        case let .add(_, _, y): return y
+        case let .softmax(_, y): return y
+        case let .attention(_, _, _, y): return y
+        case let .patchEmbed(_, _, _, _, _, y): return y
+        case let .embedTokens(_, _, _, y): return y
+        case let .selectToken(_, _, y): return y
+        case let .crossEntropy(_, _, _, _, y): return y
+        }
+    }
 }

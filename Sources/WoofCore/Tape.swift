@@ -37,6 +37,10 @@ public final class Tape {
     public var onLeafGradientReady: ((Tensor) -> Void)?
     /// Uses of each leaf still to be back-propagated (filled while recording).
     private var pendingLeafUses: [ObjectIdentifier: (tensor: Tensor, uses: Int)] = [:]
+    /// Gradient buffers of intermediate tensors whose op has been back-propagated, by
+    /// length: the next gradient of that length reuses one instead of growing the arena,
+    /// so the backward pass holds a few live gradients rather than one per activation.
+    private var gradPool: [Int: [UnsafeMutablePointer<Float>]] = [:]
 
     public init() { _ = Parallel.blasSingleThreaded }
 
@@ -64,12 +68,28 @@ public final class Tape {
         }
     }
 
-    /// The gradient buffer of `t`, zero-filled from the arena on first use.
+    /// The gradient buffer of `t`, zero-filled on first use (for rules that add into parts of it).
     @inline(__always) func gradOf(_ t: Tensor) -> UnsafeMutablePointer<Float> {
-        if let g = t.grad { return g }
-        let g = arena.zeros(t.count)
-        t.grad = g
+        let (g, fresh) = gradSlot(t)
+        if fresh { g.initialize(repeating: 0, count: t.count) }
         return g
+    }
+
+    /// The gradient buffer of `t` for a rule that writes all of it. `fresh` means it holds
+    /// garbage and the rule must store (`=`, gemm β 0) instead of accumulate: that saves
+    /// zero-filling and re-reading every activation gradient once per step.
+    @inline(__always) func gradSlot(_ t: Tensor) -> (grad: UnsafeMutablePointer<Float>, fresh: Bool) {
+        if let g = t.grad { return (g, false) }
+        let g = gradPool[t.count]?.popLast() ?? arena.floats(t.count)
+        t.grad = g
+        return (g, true)
+    }
+
+    /// Returns an intermediate tensor's gradient to the pool once nothing will read it.
+    @inline(__always) func releaseGrad(_ t: Tensor) {
+        guard !t.isLeaf, let g = t.grad else { return }
+        t.grad = nil
+        gradPool[t.count, default: []].append(g)
     }
 
     /// Backpropagates from a scalar `loss` (seed 1).
@@ -86,6 +106,8 @@ public final class Tape {
         for i in 0..<seed.count { g[i] += seed[i] }
         for op in ops.reversed() {
             applyGradient(op)
+            // Every consumer of the op's output ran earlier in this reversed order.
+            releaseGrad(op.output)
             if let hook = onLeafGradientReady {
                 for t in op.inputs where t.isLeaf && t.requiresGrad {
                     let id = ObjectIdentifier(t)
@@ -103,6 +125,7 @@ public final class Tape {
     public func reset() {
         ops.removeAll(keepingCapacity: true)
         pendingLeafUses.removeAll(keepingCapacity: true)
+        gradPool.removeAll(keepingCapacity: true)
         arena.reset()
     }
 
