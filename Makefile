@@ -1,6 +1,12 @@
 # woof-dist — build, test and the LoRA-vs-full study.
-#   make          the study: deps, build, data + weights, zero-shot baseline, full FT and
-#                 LoRA (5 epochs each), output/results.md. Every stage resumes/skips.
+#   make          the pipeline: build, data + weights, zero-shot baseline, full FT and LoRA
+#                 (5 epochs each), attention, scaling, results, the paper if LaTeX is there.
+#                 Every stage resumes/skips. About 2 hours on 2 cores.
+#   make study    the recipe study beyond it (issue 10): head init × mode, LP-FT, LoRA rank
+#                 and target sweep, seeds — study/*.grid through scripts/sweep.sh into
+#                 output/study/ (runs.csv, groups.csv, plots). LONG: ~15 hours on 2 cores;
+#                 resumable, run it again to continue. STUDY_GRIDS=… picks grids.
+#   make report   install TeX Live if missing and build report/build/paper.pdf
 #   make test     the test suite (what CI runs)
 #   make demo     one training step of ViT-Ti, full and LoRA, and one forward (images/s)
 #   make deps     install missing Debian packages (root, or sudo)
@@ -17,9 +23,9 @@ BIN := .build/release/woof-dist
 APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libjpeg-dev libpng-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all study demo deps build test bench clean data weights baseline full lora results fuzz drills scaling attention report paper tex-deps
+.PHONY: all pipeline study bench-pytorch demo deps build test bench clean data weights baseline full lora results fuzz drills scaling attention report paper tex-deps
 
-all: study
+all: pipeline
 
 WEIGHTS_FILE := vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors
 WEIGHTS_URL := https://huggingface.co/timm/vit_tiny_patch16_224.augreg_in21k_ft_in1k/resolve/main/model.safetensors
@@ -27,7 +33,7 @@ DATA_URL := https://s3.amazonaws.com/fast-ai-imageclas/imagewoof2-320.tgz
 EPOCHS ?= 5
 TRAIN_FLAGS ?=
 
-study: build data weights baseline full lora attention scaling results
+pipeline: build data weights baseline full lora attention scaling results
 	@if command -v pdflatex >/dev/null 2>&1 && command -v latexmk >/dev/null 2>&1; then $(MAKE) --no-print-directory paper; \
 	else echo "(LaTeX is not installed: 'make report' installs TeX Live and builds the paper)"; fi
 	@echo
@@ -76,6 +82,20 @@ output/attention/attention_change.csv: output/full_model/summary.json output/lor
 
 # output/results.md, the paper's inputs in report/results/ (small, committed) and the README's
 # results table. The study's output/study/ and output/bench/ are used when present.
+# The recipe study: grids run in order, one run at a time; finished runs are skipped, a
+# half-finished one resumes. The 5-epoch plain runs double as seed 0 of the seed grid.
+STUDY_GRIDS ?= study/recipes.grid study/ranks.grid study/seeds.grid
+study: build data weights full lora
+	@mkdir -p output/study/runs
+	@for m in full lora; do [ -e output/study/runs/plain-$$m ] || ln -s ../../$${m}_model output/study/runs/plain-$$m; done
+	@for g in $(STUDY_GRIDS); do scripts/sweep.sh $$g --bin $(BIN) || exit 1; done
+	$(BIN) study --dir output/study
+	@$(MAKE) --no-print-directory results
+
+# Our bench next to PyTorch + timm + peft (PYTHON must have them; never installed here).
+bench-pytorch: build
+	scripts/bench-vs-pytorch.sh
+
 results: | build
 	$(BIN) results --output output --report-dir report/results
 
