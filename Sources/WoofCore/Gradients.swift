@@ -22,14 +22,22 @@ extension Tape {
             let m = x.rows, k = x.lastDim, n = w.shape[0], r = a.shape[0], dy = gradOf(y)
             // du = scale · dy B   [m, r]
             let du = arena.floats(m * r)
-            pgemm(false, false, m, r, n, scale, dy, n, bUp.data, r, 0, du, r)
+            // Per row block (as in the forward): du = s·dy B and dx = dy W0 + du A while
+            // the block of dy is in cache.
+            let slot = x.requiresGrad ? gradSlot(x) : nil
+            let dx = slot?.grad, beta: Float = (slot?.fresh ?? true) ? 0 : 1
+            let wp = w.data, ap = a.data, bp = bUp.data
+            forRowBlocks(m) { lo, rows in
+                let dyb = dy + lo * n, dub = du + lo * r
+                sgemm(false, false, rows, r, n, scale, dyb, n, bp, r, 0, dub, r)
+                if let dx {
+                    let dxb = dx + lo * k
+                    sgemm(false, false, rows, k, n, 1, dyb, n, wp, k, beta, dxb, k)
+                    sgemm(false, false, rows, k, r, 1, dub, r, ap, k, 1, dxb, k)
+                }
+            }
             if bUp.requiresGrad { pgemm(true, false, n, r, m, scale, dy, n, u, r, 1, bUp.grad!, r) }
             if a.requiresGrad { pgemm(true, false, r, k, m, 1, du, r, x.data, k, 1, a.grad!, k) }
-            if x.requiresGrad {
-                let (dx, fresh) = gradSlot(x)
-                pgemm(false, false, m, k, n, 1, dy, n, w.data, k, fresh ? 0 : 1, dx, k)
-                pgemm(false, false, m, k, r, 1, du, r, a.data, k, 1, dx, k)
-            }
             if w.requiresGrad { pgemm(true, false, n, k, m, 1, dy, n, x.data, k, 1, w.grad!, k) }
             if let b, b.requiresGrad { columnSums(dy, rows: m, width: n, into: b.grad!) }
 

@@ -26,11 +26,17 @@ public extension Tape {
         precondition(w.shape == [n, k] && a.shape == [r, k] && bUp.shape == [n, r], "loraLinear: shapes W\(w.shape) A\(a.shape) B\(bUp.shape) x\(x.shape)")
         let needs = x.requiresGrad || w.requiresGrad || a.requiresGrad || bUp.requiresGrad || (b?.requiresGrad ?? false)
         let y = tensor(Array(x.shape.dropLast()) + [n], requiresGrad: needs)
-        fillRows(y.data, rows: m, bias: b?.data, width: n)
-        pgemm(false, true, m, n, k, 1, x.data, k, w.data, k, b == nil ? 0 : 1, y.data, n)
         let u = arena.floats(m * r)
-        pgemm(false, true, m, r, k, 1, x.data, k, a.data, k, 0, u, r)
-        pgemm(false, true, m, n, r, scale, u, r, bUp.data, r, 1, y.data, n)
+        // Row blocks, each worker running all three gemms on its block while the block of
+        // x and y is still in cache: the thin rank-r gemms then cost little memory traffic.
+        let xp = x.data, yp = y.data, wp = w.data, ap = a.data, bp = bUp.data, bias = b?.data
+        forRowBlocks(m) { lo, rows in
+            let xb = xp + lo * k, yb = yp + lo * n, ub = u + lo * r
+            if let bias { for i in 0..<rows { (yb + i * n).update(from: bias, count: n) } }
+            sgemm(false, true, rows, n, k, 1, xb, k, wp, k, bias == nil ? 0 : 1, yb, n)
+            sgemm(false, true, rows, r, k, 1, xb, k, ap, k, 0, ub, r)
+            sgemm(false, true, rows, n, r, scale, ub, r, bp, r, 1, yb, n)
+        }
         if y.requiresGrad { record(.loraLinear(x: x, w: w, b: b, a: a, bUp: bUp, scale: scale, u: u, y: y)) }
         return y
     }
@@ -216,6 +222,22 @@ public extension Tape {
         return loss
     }
 }
+
+/// Runs `body(firstRow, rowCount)` over `0..<rows` in blocks of about `loraBlockRows` rows,
+/// the blocks split evenly over the workers.
+@inline(__always)
+func forRowBlocks(_ rows: Int, _ body: (Int, Int) -> Void) {
+    let blocks = max(1, (rows + loraBlockRows - 1) / loraBlockRows)
+    Parallel.forRanges(blocks, grain: 1) { range in
+        for blk in range {
+            let lo = rows * blk / blocks, hi = rows * (blk + 1) / blocks
+            if lo < hi { body(lo, hi - lo) }
+        }
+    }
+}
+
+/// Rows per block of the fused LoRA kernels: one block of a 768-wide activation is ~0.75 MB.
+let loraBlockRows = 256
 
 /// Sets each of `rows` rows of width `width` to `bias` (or leaves it for a beta=0 gemm).
 @inline(__always)

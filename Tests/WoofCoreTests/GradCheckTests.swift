@@ -60,6 +60,42 @@ final class GradCheckTests: XCTestCase {
         }
     }
 
+    /// 600 rows: the fused LoRA kernels split them into row blocks. The adapters' input is an
+    /// intermediate feeding two of them, so its gradient is first stored (fresh), then added.
+    func testLoRALinearAcrossRowBlocks() {
+        check([randn([2, 300, 6]), randn([5, 6]), randn([5]), randn([2, 6]), randn([5, 2]), randn([3, 6]), randn([5, 3])],
+              maxProbes: 120) { t, v in
+            let h = t.gelu(v[0])
+            return t.add(t.loraLinear(h, v[1], v[2], a: v[3], bUp: v[4], scale: 2.5),
+                         t.loraLinear(h, v[1], nil, a: v[5], bUp: v[6], scale: 0.5))
+        }
+    }
+
+    /// Rules store into fresh gradient buffers instead of zero-filling them, and buffers are
+    /// recycled: every rule must overwrite all of a fresh buffer. With the arena poisoned by
+    /// NaN first, any element a rule leaves unwritten shows up in the leaves' gradients.
+    func testGradientsDoNotDependOnRecycledMemory() {
+        let x = randn([2, 300, 6]), g = randn([6]), b = randn([6]), wq = randn([12, 6]), bq = randn([12])
+        let w0 = randn([4, 6]), a = randn([2, 6]), bu = randn([4, 2]), w2 = randn([4, 4])
+        let leaves = [x, g, b, wq, bq, w0, a, bu, w2]
+        func run(_ t: Tape) -> [[Float]] {
+            for l in leaves { l.grad!.initialize(repeating: 0, count: l.count) }
+            let h = t.gelu(t.layerNorm(x, g, b))
+            let att = t.attention(t.linear(h, wq, bq), heads: 2).out
+            let r = t.add(att, t.loraLinear(h, w0, nil, a: a, bUp: bu, scale: 2))
+            let s = t.softmax(t.linear(r, w2, nil))
+            t.backward(t.crossEntropy(t.selectToken(s, index: 0), labels: [1, 3]))
+            return leaves.map { $0.gradArray! }
+        }
+        let clean = run(Tape())
+        let dirty = Tape(), n = 16 << 20
+        dirty.arena.floats(n).initialize(repeating: .nan, count: n)
+        dirty.reset()
+        XCTAssertEqual(run(dirty), clean)
+        dirty.reset()
+        XCTAssertEqual(run(dirty), clean, "second step on the recycled arena")
+    }
+
     func testFrozenWeightGetsNoGradientWork() {
         let x = randn([3, 6]), w = randn([5, 6], requiresGrad: false), b = randn([5], requiresGrad: false)
         let a = randn([2, 6]), bu = randn([5, 2])
