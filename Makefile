@@ -23,7 +23,7 @@ BIN := .build/release/woof-dist
 APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libjpeg-dev libpng-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all pipeline study bench-pytorch demo deps build test bench clean data weights baseline full lora results fuzz drills scaling attention report paper tex-deps
+.PHONY: all pipeline predictions study bench-pytorch demo deps build test bench clean data weights baseline full lora results fuzz drills scaling attention report paper tex-deps
 
 all: pipeline
 
@@ -33,7 +33,7 @@ DATA_URL := https://s3.amazonaws.com/fast-ai-imageclas/imagewoof2-320.tgz
 EPOCHS ?= 5
 TRAIN_FLAGS ?=
 
-pipeline: build data weights baseline full lora attention scaling results
+pipeline: build data weights baseline full lora predictions attention scaling results
 	@if command -v pdflatex >/dev/null 2>&1 && command -v latexmk >/dev/null 2>&1; then $(MAKE) --no-print-directory paper; \
 	else echo "(LaTeX is not installed: 'make report' installs TeX Live and builds the paper)"; fi
 	@echo
@@ -72,6 +72,13 @@ output/%_model/summary.json: | build
 	@mkdir -p output/$*_model
 	$(BIN) train --mode $* --epochs $(EPOCHS) --out output/$*_model $(TRAIN_FLAGS) \
 	  $$([ -f output/$*_model/checkpoint.safetensors ] && echo --resume) 2>&1 | tee -a output/$*_model/train.log
+
+# Per-image val predictions of the fine-tuned models (the paper's held-out split); redone
+# whenever a model is retrained.
+predictions: output/full_model/val_predictions.csv output/lora_model/val_predictions.csv
+output/%_model/val_predictions.csv: output/%_model/summary.json | build
+	$(BIN) eval --weights output/$*_model/model.safetensors --predictions $@.tmp --summary output/$*_model/val_eval.json > output/$*_model/val_eval.txt
+	@mv $@.tmp $@
 
 ATTN_FLAGS ?=
 # Attention maps of the last block (original ViT vs full FT vs LoRA) → output/attention/:

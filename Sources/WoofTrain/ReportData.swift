@@ -168,7 +168,7 @@ public enum ReportData {
         s["train_crop_min_scale"] = ImageTransform.scaleRange.0
         s["eval_resize_size"] = ImageTransform.resizeShorter
         s["allreduce_bucket_mib"] = Double(GradientSync.defaultBucketBytes) / Double(1 << 20)
-        try heldOutNumbers(predictions: out + "/baseline/predictions.csv", into: &s)
+        try write("heldout.csv", try heldOutNumbers(outputDir: out, expectedTop1: ["full": full, "lora": lora], into: &s, log: log))
         let lc = lora.config
         let rank = (lc["loraRank"] as? NSNumber)?.intValue ?? 0, alpha = (lc["loraAlpha"] as? NSNumber)?.doubleValue ?? 0
         let targets = lc["loraTargets"] as? [String] ?? []
@@ -366,24 +366,83 @@ public enum ReportData {
         return written
     }
 
-    /// ImageWoof's val images are ImageNet images: files named `ILSVRC2012_val_*` come from
-    /// ImageNet's val split (unseen by the pretrained head), the others from its train split.
-    /// Counts of each and the zero-shot accuracy on each, from the baseline's predictions.
-    static func heldOutNumbers(predictions path: String, into s: inout [String: Any]) throws {
-        let t = try CSVTable.read(path, missing: stage["baseline"]!)
+    /// Per-image val predictions (path,label,pred) of each model: the zero-shot baseline's
+    /// (required) and the fine-tuned models' from `woof-dist eval --predictions` (optional).
+    static let heldOutModels = [("zero_shot", "baseline/predictions.csv"), ("full", "full_model/val_predictions.csv"),
+                                ("lora", "lora_model/val_predictions.csv")]
+    /// Subset 0: val images taken from ImageNet's train split; 1: from its val split.
+    static let heldOutSubsets = ["imagenet_train", "imagenet_val"]
+
+    /// Images and correct predictions per subset of one predictions file.
+    static func heldOutCounts(_ path: String, missing: String) throws -> (n: [Int], correct: [Int]) {
+        let t = try CSVTable.read(path, missing: missing)
         try t.require(["path", "label", "pred"])
+        let (pc, lc, rc) = (try t.column("path"), try t.column("label"), try t.column("pred"))
         var n = [0, 0], correct = [0, 0]
-        for r in t.rows.indices {
-            let i = (try t.string(r, "path") as NSString).lastPathComponent.hasPrefix("ILSVRC2012_val_") ? 1 : 0
+        for row in t.rows {
+            let i = (row[pc] as NSString).lastPathComponent.hasPrefix("ILSVRC2012_val_") ? 1 : 0
             n[i] += 1
-            if try t.string(r, "label") == t.string(r, "pred") { correct[i] += 1 }
+            if row[lc] == row[rc] { correct[i] += 1 }
         }
         guard n[0] + n[1] > 0 else { throw TrainError.io("\(path): no predictions") }
-        s["val_from_imagenet_train_images"] = n[0]
-        s["val_from_imagenet_val_images"] = n[1]
-        s["val_from_imagenet_train_pct"] = 100 * Double(n[0]) / Double(n[0] + n[1])
-        if n[0] > 0 { s["zero_shot_on_imagenet_train_top1"] = Double(correct[0]) / Double(n[0]) }
-        if n[1] > 0 { s["zero_shot_on_imagenet_val_top1"] = Double(correct[1]) / Double(n[1]) }
+        return (n, correct)
+    }
+
+    /// ImageWoof's val images are ImageNet images: files named `ILSVRC2012_val_*` come from
+    /// ImageNet's val split (unseen by the pretrained head), the others from its train split.
+    /// Counts of each, and each model's accuracy on each (with a 95% Wilson interval), from the
+    /// per-image predictions; the fine-tuned models' are optional (`heldout_available` says
+    /// whether both are there). A fine-tuned model's predictions must reproduce its
+    /// summary.json's final_val_top1, so stale files are caught. Returns heldout.csv.
+    static func heldOutNumbers(outputDir out: String, expectedTop1 runs: [String: Run], into s: inout [String: Any],
+                               log: (String) -> Void = { _ in }) throws -> String {
+        var csv = "model,subset,images,correct,top1\n"
+        var subsetSizes: [Int]? = nil, present: [String] = []
+        for (m, file) in heldOutModels {
+            let path = out + "/" + file
+            if let r = runs[m] {
+                guard FileManager.default.fileExists(atPath: path) else {
+                    log("\(path): not present (optional; `woof-dist eval --weights \((r.path as NSString).deletingLastPathComponent)"
+                        + "/model.safetensors --predictions \(path)` writes it); the paper marks it pending")
+                    continue
+                }
+            }
+            let dir = (file as NSString).deletingLastPathComponent
+            let (n, correct) = try heldOutCounts(path, missing: stage[dir] ?? "run `make baseline`")
+            let total = n[0] + n[1], right = correct[0] + correct[1]
+            if let base = subsetSizes, base != n {
+                throw TrainError.io("\(path): \(n[0]) + \(n[1]) images from ImageNet's train + val splits, but the baseline's "
+                                    + "predictions have \(base[0]) + \(base[1]); evaluate both on the same val set")
+            }
+            if let r = runs[m] {
+                let expected = try r.n("final_val_top1")
+                guard abs(Double(right) - expected * Double(total)) < 0.5 else {
+                    throw TrainError.io("\(path): top-1 \(Double(right) / Double(total)) (\(right)/\(total)) ≠ final_val_top1 "
+                                        + "\(expected) of \(r.path): stale predictions; rerun `woof-dist eval` on the current model")
+                }
+            }
+            if subsetSizes == nil {
+                subsetSizes = n
+                s["val_from_imagenet_train_images"] = n[0]
+                s["val_from_imagenet_val_images"] = n[1]
+                s["val_from_imagenet_train_pct"] = 100 * Double(n[0]) / Double(total)
+            }
+            for (i, sub) in heldOutSubsets.enumerated() where n[i] > 0 {
+                let p = Double(correct[i]) / Double(n[i])
+                let (lo, hi) = ReportTeX.wilson(correct: correct[i], of: n[i])
+                s["\(m)_on_\(sub)_top1"] = p
+                s["\(m)_on_\(sub)_correct_images"] = correct[i]
+                s["\(m)_on_\(sub)_wilson_low_top1"] = lo
+                s["\(m)_on_\(sub)_wilson_high_top1"] = hi
+                csv += "\(m),\(sub),\(n[i]),\(correct[i]),\(String(format: "%.6f", p))\n"
+            }
+            if n[0] > 0 && n[1] > 0 {
+                s["\(m)_imagenet_val_minus_train_pp"] = 100 * (Double(correct[1]) / Double(n[1]) - Double(correct[0]) / Double(n[0]))
+            }
+            present.append(m)
+        }
+        s["heldout_available"] = runs.keys.allSatisfy(present.contains)
+        return csv
     }
 
     /// Headline numbers of the recipe/rank study: the best group overall and per mode.

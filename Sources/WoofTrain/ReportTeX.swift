@@ -21,6 +21,7 @@ public enum ReportTeX {
     /// number gets a deliberate format.
     static let rules: [(String, Format)] = [
         ("_available", .flag),
+        ("_wilson_low_top1", .percentOfFraction(1)), ("_wilson_high_top1", .percentOfFraction(1)),  // interval ends
         ("_top1", .percentOfFraction(2)), ("_pp", .fixed(2)), ("_eff_pct", .fixed(1)), ("_pct", .fixed(2)),
         ("_percent", .fixed(0)),
         ("_params", .grouped), ("_bytes", .grouped), ("_images", .grouped), ("_steps", .grouped),
@@ -262,6 +263,53 @@ public enum ReportTeX {
         return s
     }
 
+    /// The 95% Wilson score interval of a binomial proportion `correct` / `n` (as fractions).
+    static func wilson(correct: Int, of n: Int, z: Double = 1.959963984540054) -> (Double, Double) {
+        guard n > 0 else { return (0, 1) }
+        let nn = Double(n), p = Double(correct) / nn, z2 = z * z
+        let centre = (p + z2 / (2 * nn)) / (1 + z2 / nn)
+        let half = z / (1 + z2 / nn) * (p * (1 - p) / nn + z2 / (4 * nn * nn)).squareRoot()
+        return (correct == 0 ? 0 : max(0, centre - half), correct == n ? 1 : min(1, centre + half))
+    }
+
+    /// Each model's top-1 on the val images ImageNet pretraining saw (its train split) and on
+    /// the held-out ones (its val split), with 95% Wilson intervals.
+    static func heldOutTable(_ t: CSVTable) throws -> String {
+        try t.require(["model", "subset", "images", "correct", "top1"])
+        let subsets = ["imagenet_train", "imagenet_val"]
+        var sizes: [String: Int] = [:], models: [String] = []
+        for r in t.rows.indices {
+            let m = try t.string(r, "model"), sub = try t.string(r, "subset")
+            guard subsets.contains(sub) else { throw TrainError.io("\(t.path): line \(r + 2): unknown subset '\(sub)'") }
+            sizes[sub] = Int(try t.double(r, "images"))
+            if !models.contains(m) { models.append(m) }
+        }
+        let names = ["zero_shot": "zero-shot", "full": "full FT", "lora": "LoRA"]
+        func n(_ sub: String) -> String { grouped(sizes[sub] ?? 0, separator: "{,}") }
+        var s = "\\begin{tabular}{@{}lrrrrrr@{}}\n\\toprule\n"
+        s += " & \\multicolumn{2}{c}{from ImageNet train ($n=\(n("imagenet_train"))$)}"
+        s += " & \\multicolumn{3}{c}{from ImageNet val, held out ($n=\(n("imagenet_val"))$)} & \\\\\n"
+        s += "\\cmidrule(lr){2-3}\\cmidrule(lr){4-6}\n"
+        s += "model & top-1 (\\%) & 95\\% interval & correct & top-1 (\\%) & 95\\% interval & val $-$ train (pp) \\\\\n\\midrule\n"
+        for m in models {
+            var p: [Double] = []
+            s += names[m] ?? escape(m)
+            for sub in subsets {
+                guard let r = try t.rows(where: ["model": m, "subset": sub]).first else {
+                    throw TrainError.io("\(t.path): no row for \(m) on \(sub)")
+                }
+                let k = Int(try t.double(r, "correct")), total = Int(try t.double(r, "images"))
+                let (lo, hi) = wilson(correct: k, of: total)
+                p.append(Double(k) / Double(total))
+                if sub == "imagenet_val" { s += " & \(k)" }
+                s += " & " + pct(p.last!, 2) + " & " + pct(lo) + "--" + pct(hi)
+            }
+            let d = fixed(100 * (p[1] - p[0]), 2)
+            s += " & " + (d.hasPrefix("-") ? "$-$" + d.dropFirst() : d) + " \\\\\n"
+        }
+        return s + "\\bottomrule\n\\end{tabular}\n"
+    }
+
     /// Our throughput against PyTorch's (same machine, same batch).
     static func benchTable(_ t: CSVTable) throws -> String {
         var s = "\\begin{tabular}{@{}lrrr@{}}\n\\toprule\nmode & ours (img/s) & PyTorch (img/s) & ratio \\\\\n\\midrule\n"
@@ -283,6 +331,7 @@ public enum ReportTeX {
         out.append(("table_per_class.tex", try perClassTable(try read(dir, "per_class.csv"))))
         out.append(("table_scaling.tex", try scalingTable(try read(dir, "scaling.csv"))))
         out.append(("table_attention.tex", try attentionTable(try read(dir, "attention.csv"))))
+        out.append(("table_heldout.tex", try heldOutTable(try read(dir, "heldout.csv"))))
         let fm = FileManager.default
         if fm.fileExists(atPath: dir + "/study_groups.csv") {
             let g = try read(dir, "study_groups.csv")

@@ -54,6 +54,7 @@ final class ReportTests: XCTestCase {
             "study_runs.csv": ["name", "mode", "lora_rank", "seed", "val_top1", "trainable_params"],
             "study_groups.csv": ["group", "n", "mode", "lora_rank", "mean_top1", "std_top1", "trainable_params"],
             "bench.csv": ["mode", "ours_img_per_s", "pytorch_img_per_s", "ratio"],
+            "heldout.csv": ["model", "subset", "images", "correct", "top1"],
         ]
         let optional: Set = ["study_runs.csv", "study_groups.csv", "bench.csv"]
         for (name, cols) in expected.sorted(by: { $0.key < $1.key }) {
@@ -68,6 +69,31 @@ final class ReportTests: XCTestCase {
         }
         XCTAssertEqual(s["study_available"] as? Bool, FileManager.default.fileExists(atPath: Self.results + "/study_groups.csv"))
         XCTAssertEqual(s["bench_available"] as? Bool, FileManager.default.fileExists(atPath: Self.results + "/bench.csv"))
+        // heldout.csv: the zero-shot rows always, the fine-tuned models' exactly when heldout_available;
+        // its counts are the ones behind the summary's accuracies, and the subsets add up to the val set.
+        let held = try CSVTable.read(Self.results + "/heldout.csv")
+        let models = Set(try held.rows.indices.map { try held.string($0, "model") })
+        XCTAssert(models.contains("zero_shot"))
+        XCTAssertEqual(s["heldout_available"] as? Bool, models.isSuperset(of: ["full", "lora"]))
+        for m in models {
+            var images = 0.0
+            for sub in ["imagenet_train", "imagenet_val"] {
+                let r = try XCTUnwrap(try held.rows(where: ["model": m, "subset": sub]).first, "heldout.csv: \(m) \(sub)")
+                let (n, k) = (try held.double(r, "images"), try held.double(r, "correct"))
+                images += n
+                XCTAssertEqual(n, try number(s, "val_from_\(sub)_images"), "\(m) \(sub)")
+                XCTAssertEqual(k, try number(s, "\(m)_on_\(sub)_correct_images"), "\(m) \(sub)")
+                XCTAssertEqual(try held.double(r, "top1"), k / n, accuracy: 1e-6)
+                XCTAssertEqual(try number(s, "\(m)_on_\(sub)_top1"), k / n, accuracy: 1e-12)
+                XCTAssertLessThan(try number(s, "\(m)_on_\(sub)_wilson_low_top1"), k / n)
+                XCTAssertGreaterThan(try number(s, "\(m)_on_\(sub)_wilson_high_top1"), k / n)
+            }
+            XCTAssertEqual(images, try number(s, "val_images"), m)
+            if m != "zero_shot" {  // the split predictions reproduce the run's own val accuracy
+                let k = try ["imagenet_train", "imagenet_val"].map { try number(s, "\(m)_on_\($0)_correct_images") }.reduce(0, +)
+                XCTAssertEqual(k / images, try number(s, "\(m)_top1"), accuracy: 1e-9, m)
+            }
+        }
         let size = try FileManager.default.attributesOfItem(atPath: Self.results + "/attention.jpg")[.size] as? Int ?? 0
         XCTAssert(size > 10_000 && size < 300_000, "attention.jpg is \(size) bytes")
     }
@@ -86,14 +112,82 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(ReportTeX.macroName("zero_shot_top1"), "ZeroShotTopOne")
         XCTAssertEqual(ReportTeX.macroName("proj_full_weak_64_nodes_100_gbit_eff_pct"), "ProjFullWeakSixtyFourNodesOneHundredGbitEffPct")
         XCTAssertEqual(ReportTeX.macroName("lora_fc1_params"), "LoraFcOneParams")
-        let json = #"{"a_top1": 0.94197, "b_params": 5526346, "c_available": true, "d_cpu": "AMD_EPYC 50%", "e_pp": -0.004}"#
+        let json = #"{"a_top1": 0.94197, "b_params": 5526346, "c_available": true, "d_cpu": "AMD_EPYC 50%", "e_pp": -0.004, "f_wilson_low_top1": 0.87499}"#
         let tex = try ReportTeX.macros(summaryJSON: Data(json.utf8))
         XCTAssert(tex.contains("\\newcommand{\\ATopOne}{94.20}"))
         XCTAssert(tex.contains("\\newcommand{\\BParams}{5{,}526{,}346}"))
         XCTAssert(tex.contains("\\newif\\ifCAvailable\\CAvailabletrue"))
         XCTAssert(tex.contains("\\newcommand{\\DCpu}{AMD\\_EPYC 50\\%}"))
         XCTAssert(tex.contains("\\newcommand{\\EPp}{0.00}"), tex)
+        XCTAssert(tex.contains("\\newcommand{\\FWilsonLowTopOne}{87.5}"), tex)
         XCTAssertThrowsError(try ReportTeX.macros(summaryJSON: Data(#"{"mystery": 1}"#.utf8)))
+    }
+
+    /// 95% Wilson intervals against published values, and the held-out table's shape.
+    func testWilsonIntervalAndHeldOutTable() throws {
+        for (k, n, lo, hi) in [(0, 10, 0.0, 0.2775), (5, 10, 0.2366, 0.7634), (81, 263, 0.2553, 0.3662), (10, 10, 0.7225, 1.0)] {
+            let (l, h) = ReportTeX.wilson(correct: k, of: n)
+            XCTAssertEqual(l, lo, accuracy: 1e-4, "\(k)/\(n)")
+            XCTAssertEqual(h, hi, accuracy: 1e-4, "\(k)/\(n)")
+        }
+        let csv = "model,subset,images,correct,top1\nzero_shot,imagenet_train,3767,3551,0.942660\nzero_shot,imagenet_val,162,150,0.925926\n"
+            + "lora,imagenet_train,3767,3570,0.947704\nlora,imagenet_val,162,149,0.919753\n"
+        let tex = try ReportTeX.heldOutTable(try CSVTable(text: csv, path: "heldout.csv"))
+        XCTAssert(tex.contains("$n=3{,}767$") && tex.contains("$n=162$"), tex)
+        XCTAssert(tex.contains("\nzero-shot & 94.27 & "), tex)
+        XCTAssert(tex.contains("\nLoRA & 94.77 & "), tex)
+        XCTAssert(tex.contains(" & 150 & 92.59 & "), tex)
+        XCTAssert(tex.contains("$-$1.67 \\\\\n"), tex)
+        XCTAssertFalse(tex.contains("full FT"), tex)
+    }
+
+    /// The held-out split of `woof-dist results`: fine-tuned predictions are optional, and a file
+    /// that does not reproduce its run's final_val_top1 (a stale one) is an error.
+    func testHeldOutNumbersFromPredictions() throws {
+        let fm = FileManager.default
+        let dir = fm.temporaryDirectory.appendingPathComponent("woof-heldout-\(getpid())").path
+        try? fm.removeItem(atPath: dir)
+        defer { try? fm.removeItem(atPath: dir) }
+        // 4 images from ImageNet's train split (3 right), 2 from its val split (1 right).
+        let rows = [("n1_1.JPEG", 0, 0), ("n1_2.JPEG", 0, 0), ("n2_3.JPEG", 1, 1), ("n2_4.JPEG", 1, 0),
+                    ("ILSVRC2012_val_01.JPEG", 0, 0), ("ILSVRC2012_val_02.JPEG", 1, 0)]
+        let predictions = "path,label,pred\n" + rows.map { "val/x/\($0.0),\($0.1),\($0.2)\n" }.joined()
+        func put(_ path: String, _ text: String) throws {
+            try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        }
+        try put(dir + "/baseline/predictions.csv", predictions)
+        var runs: [String: ReportData.Run] = [:]
+        for (m, top1) in [("full", "0.6666666666666666"), ("lora", "0.8333333333333334")] {
+            try put(dir + "/\(m)_model/summary.json", #"{"final_val_top1": \#(top1), "mode": "\#(m)"}"#)
+            try put(dir + "/\(m)_model/metrics.jsonl", #"{"val_top1": 0.5}"# + "\n")
+            runs[m] = try ReportData.Run(dir: dir + "/\(m)_model", name: "\(m)_model")
+        }
+        var s: [String: Any] = [:]
+        var csv = try ReportData.heldOutNumbers(outputDir: dir, expectedTop1: runs, into: &s)
+        XCTAssertEqual(s["heldout_available"] as? Bool, false)
+        XCTAssertEqual(s["val_from_imagenet_val_images"] as? Int, 2)
+        XCTAssertEqual(s["zero_shot_on_imagenet_train_top1"] as? Double, 0.75)
+        XCTAssertEqual(s["zero_shot_on_imagenet_val_correct_images"] as? Int, 1)
+        XCTAssertNil(s["full_on_imagenet_val_top1"])
+        XCTAssertEqual(csv, "model,subset,images,correct,top1\nzero_shot,imagenet_train,4,3,0.750000\nzero_shot,imagenet_val,2,1,0.500000\n")
+        _ = try ReportTeX.macros(summaryJSON: try JSONSerialization.data(withJSONObject: s))  // every key has a format
+
+        try put(dir + "/full_model/val_predictions.csv", predictions)
+        try put(dir + "/lora_model/val_predictions.csv", predictions.replacingOccurrences(of: "val_02.JPEG,1,0", with: "val_02.JPEG,1,1")
+            .replacingOccurrences(of: "n2_4.JPEG,1,0", with: "n2_4.JPEG,1,1"))
+        s = [:]
+        XCTAssertThrowsError(try ReportData.heldOutNumbers(outputDir: dir, expectedTop1: runs, into: &s))  // LoRA's is stale
+        try put(dir + "/lora_model/val_predictions.csv", predictions.replacingOccurrences(of: "val_02.JPEG,1,0", with: "val_02.JPEG,1,1"))
+        s = [:]
+        csv = try ReportData.heldOutNumbers(outputDir: dir, expectedTop1: runs, into: &s)
+        XCTAssertEqual(s["heldout_available"] as? Bool, true)
+        XCTAssertEqual(s["full_on_imagenet_val_top1"] as? Double, 0.5)
+        XCTAssertEqual(s["lora_on_imagenet_val_top1"] as? Double, 1)
+        XCTAssertEqual(s["lora_on_imagenet_val_wilson_high_top1"] as? Double, 1)
+        XCTAssertEqual(s["lora_imagenet_val_minus_train_pp"] as? Double, 25)
+        XCTAssertEqual(csv.split(separator: "\n").count, 7)
+        _ = try ReportTeX.heldOutTable(try CSVTable(text: csv, path: "heldout.csv"))
     }
 
     /// Every data macro the paper uses is generated, and the paper types no result itself.
@@ -202,6 +296,23 @@ final class ReportTests: XCTestCase {
         // Limitations: the zero-shot gap between held-out and seen images is within one standard error.
         let p = n("zero_shot_on_imagenet_val_top1"), k = n("val_from_imagenet_val_images")
         XCTAssertLessThan(abs(n("zero_shot_on_imagenet_train_top1") - p), (p * (1 - p) / k).squareRoot())
+        // Abstract, Limitations, Conclusion (with the fine-tuned models' predictions): every model is lower on the
+        // held-out images, the fine-tuned ones by no less than the zero-shot head; the models are a few images apart
+        // there; each model's accuracy on the seen images lies inside its held-out Wilson interval.
+        if s["heldout_available"] as? Bool == true {
+            let models = ["zero_shot", "full", "lora"]
+            for m in models {
+                XCTAssertLessThan(n("\(m)_on_imagenet_val_top1"), n("\(m)_on_imagenet_train_top1"), m)
+                XCTAssertLessThan(n("\(m)_imagenet_val_minus_train_pp"), 0, m)
+                XCTAssertGreaterThan(n("\(m)_on_imagenet_train_top1"), n("\(m)_on_imagenet_val_wilson_low_top1"), m)
+                XCTAssertLessThan(n("\(m)_on_imagenet_train_top1"), n("\(m)_on_imagenet_val_wilson_high_top1"), m)
+            }
+            for m in ["full", "lora"] {
+                XCTAssertLessThanOrEqual(n("\(m)_imagenet_val_minus_train_pp"), n("zero_shot_imagenet_val_minus_train_pp"), m)
+            }
+            let correct = models.map { n("\($0)_on_imagenet_val_correct_images") }
+            XCTAssertLessThanOrEqual(correct.max()! - correct.min()!, 3, "held-out correct counts \(correct)")
+        }
     }
 
     /// The README's results block is the one generated from summary.json.
