@@ -230,14 +230,17 @@ public enum ReportTeX {
 
     /// The recipe/rank study: one row per group (mean ± std over its seeds).
     static func studyTable(_ t: CSVTable) throws -> String {
-        var s = "\\begin{tabular}{@{}llllrrrr@{}}\n\\toprule\n"
-        s += "group & mode & head init & adapted & epochs & seeds & top-1 (\\%) & trainable \\\\\n\\midrule\n"
+        var s = "\\begin{tabular}{@{}lllllrrrr@{}}\n\\toprule\n"
+        s += "group & mode & head init & adapted & lr & epochs & seeds & top-1 (\\%) & trainable \\\\\n\\midrule\n"
         let order = try t.rows.indices.sorted { (try t.string($0, "mode"), try t.double($0, "lora_rank"), try t.string($0, "group"))
             < (try t.string($1, "mode"), try t.double($1, "lora_rank"), try t.string($1, "group")) }
         for r in order {
             let mode = try t.string(r, "mode")
             let lp = Int(try t.double(r, "lp_epochs"))
-            let head = try t.string(r, "head_init") + (lp > 0 ? ", LP \(lp)" : "")
+            // lr and layer decay arrived after the first sweeps: older groups.csv files lack them.
+            let decay = (try? t.double(r, "layer_decay")) ?? 1
+            let head = try t.string(r, "head_init") + (lp > 0 ? ", LP \(lp)" : "") + (decay != 1 ? ", LLRD \(fixed(decay, 2))" : "")
+            let lr = (try? t.double(r, "lr")).map { String(format: "%g", $0) } ?? "--"
             let targets = (try t.string(r, "lora_targets")).split { "+; ".contains($0) }.map(String.init)
             let adapted = mode != "lora" ? "all" : "r \(Int(try t.double(r, "lora_rank"))), "
                 + (Set(targets) == Set(LoRAConfig.allTargets) ? "all dense" : targets.joined(separator: ", "))
@@ -245,7 +248,7 @@ public enum ReportTeX {
             let std = Double(try t.string(r, "std_top1")).flatMap { $0.isFinite ? $0 : nil }
             let acc = pct(try t.double(r, "mean_top1"), 2) + (n > 1 && std != nil ? " $\\pm$ " + pct(std!, 2) : "")
             s += escape(try t.string(r, "group")) + " & " + (mode == "lora" ? "LoRA" : mode == "full" ? "full FT" : escape(mode))
-            s += " & " + escape(head) + " & " + escape(adapted) + " & \(Int(try t.double(r, "epochs"))) & \(n) & " + acc
+            s += " & " + escape(head) + " & " + escape(adapted) + " & " + escape(lr) + " & \(Int(try t.double(r, "epochs"))) & \(n) & " + acc
             s += " & " + grouped(Int(try t.double(r, "trainable_params")), separator: "{,}") + " \\\\\n"
         }
         return s + "\\bottomrule\n\\end{tabular}\n"

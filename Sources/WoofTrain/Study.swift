@@ -117,14 +117,15 @@ public enum Study {
     }
 
     public static func groupsCSV(_ runs: [Run]) -> String {
-        var s = "group,n,seeds,mode,head_init,lp_epochs,lora_rank,lora_targets,epochs,mean_top1,std_top1,min_top1,max_top1,trainable_params,grad_bytes_per_step,mean_train_seconds\n"
+        var s = "group,n,seeds,mode,head_init,lp_epochs,lora_rank,lora_targets,epochs,mean_top1,std_top1,min_top1,max_top1,trainable_params,grad_bytes_per_step,mean_train_seconds,lr,layer_decay,label_smoothing\n"
         let groups = Dictionary(grouping: runs, by: \.group)
         for name in groups.keys.sorted() {
             let g = groups[name]!, r = g[0]
             let acc = g.map(\.valTop1), (m, sd) = meanStd(acc)
             s += [name, "\(g.count)", g.map { "\($0.seed)" }.joined(separator: " "), r.mode, r.headInit, "\(r.lpEpochs)",
                   "\(r.loraRank)", r.loraTargets, "\(r.epochs)", f(m, 5), f(sd, 5), f(acc.min()!, 5), f(acc.max()!, 5),
-                  "\(r.trainableParams)", "\(r.gradBytesPerStep)", f(meanStd(g.map(\.trainSeconds)).mean, 1)].joined(separator: ",") + "\n"
+                  "\(r.trainableParams)", "\(r.gradBytesPerStep)", f(meanStd(g.map(\.trainSeconds)).mean, 1),
+                  String(format: "%g", r.lr), f(r.layerDecay, 2), f(r.labelSmoothing, 2)].joined(separator: ",") + "\n"
         }
         return s
     }
