@@ -12,18 +12,8 @@ public extension Tape {
         let m = x.rows, k = x.lastDim, n = w.shape[0]
         precondition(w.shape == [n, k], "linear: weight \(w.shape) does not take inputs of width \(k)")
         let y = tensor(Array(x.shape.dropLast()) + [n], requiresGrad: x.requiresGrad || w.requiresGrad || (b?.requiresGrad ?? false))
-        if m >= 2 * loraBlockRows {
-            // Bias rows and gemm per row block, so the bias is written into cache, not memory.
-            let xp = x.data, yp = y.data, wp = w.data, bias = b?.data
-            forRowBlocks(m) { lo, rows in
-                let yb = yp + lo * n
-                if let bias { for i in 0..<rows { (yb + i * n).update(from: bias, count: n) } }
-                sgemm(false, true, rows, n, k, 1, xp + lo * k, k, wp, k, bias == nil ? 0 : 1, yb, n)
-            }
-        } else {
-            fillRows(y.data, rows: m, bias: b?.data, width: n)
-            pgemm(false, true, m, n, k, 1, x.data, k, w.data, k, b == nil ? 0 : 1, y.data, n)
-        }
+        fillRows(y.data, rows: m, bias: b?.data, width: n)
+        pgemm(false, true, m, n, k, 1, x.data, k, w.data, k, b == nil ? 0 : 1, y.data, n)
         if y.requiresGrad { record(.linear(x: x, w: w, b: b, y: y)) }
         return y
     }
