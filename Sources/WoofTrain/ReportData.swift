@@ -449,6 +449,7 @@ public enum ReportData {
     static func studyNumbers(_ t: CSVTable, into s: inout [String: Any]) throws {
         s["study_groups_count"] = t.rows.count
         s["study_max_seeds_count"] = try t.rows.indices.map { Int(try t.double($0, "n")) }.max() ?? 0
+        s["study_seeds_available"] = (s["study_max_seeds_count"] as? Int ?? 0) > 1
         s["study_lora_ranks"] = Array(Set(try t.rows(where: ["mode": "lora"]).map { Int(try t.double($0, "lora_rank")) }))
             .sorted().map(String.init).joined(separator: ", ")
         for (key, rows) in [("study_best", Array(t.rows.indices)), ("study_best_full", try t.rows(where: ["mode": "full"])),
@@ -458,6 +459,7 @@ public enum ReportData {
             s[key + "_mean_top1"] = try t.double(b, "mean_top1")
             s[key + "_std_top1"] = Double(try t.string(b, "std_top1")).flatMap { $0.isFinite ? $0 : nil } ?? 0  // one run: no spread
             s[key + "_runs_count"] = Int(try t.double(b, "n"))
+            if key == "study_best" { s["study_best_spread_available"] = Int(try t.double(b, "n")) > 1 }
             s[key + "_epochs"] = Int(try t.double(b, "epochs"))
             s[key + "_trainable_params"] = try t.double(b, "trainable_params")
         }
