@@ -12,7 +12,7 @@ public enum Study {
     /// One finished run, flattened from its summary.json.
     public struct Run {
         public var name: String
-        public var group: String
+        public var group: String { Study.group(ofRun: name) }
         public var mode: String
         public var headInit: String
         public var lpEpochs: Int
@@ -62,13 +62,14 @@ public enum Study {
         }
         let mode = c["mode"] as? String ?? (s["mode"] as? String ?? "?")
         let steps = try need("steps", Int.self)
-        var seconds = try need("train_seconds", Double.self)
+        let mainSeconds = try need("train_seconds", Double.self)
+        var seconds = mainSeconds
         let lp = c["linearProbeEpochs"] as? Int ?? 0
         if lp > 0, let probe = try readJSON(dir + "/linear_probe/summary.json"), let t = probe["train_seconds"] as? Double {
             seconds += t
         }
         let isLoRA = mode == "lora"
-        return Run(name: name, group: group(ofRun: name), mode: mode,
+        return Run(name: name, mode: mode,
                    headInit: c["headInit"] as? String ?? "random", lpEpochs: lp,
                    loraRank: isLoRA ? c["loraRank"] as? Int ?? 0 : 0,
                    loraAlpha: isLoRA ? c["loraAlpha"] as? Double ?? 0 : 0,
@@ -79,7 +80,7 @@ public enum Study {
                    valTop1: try need("final_val_top1", Double.self),
                    bestValTop1: s["best_val_top1"] as? Double ?? .nan,
                    trainableParams: try need("trainable_params", Int.self),
-                   msPerStep: 1000 * (try need("train_seconds", Double.self)) / Double(max(steps, 1)),
+                   msPerStep: 1000 * mainSeconds / Double(max(steps, 1)),
                    imagesPerSecond: s["train_img_per_s"] as? Double ?? .nan,
                    trainSeconds: seconds, peakRSSMiB: s["peak_rss_mib"] as? Double ?? .nan,
                    perClass: s["final_val_per_class"] as? [Double] ?? [])
@@ -116,14 +117,25 @@ public enum Study {
         return (mean, (xs.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / (n - 1)).squareRoot())
     }
 
+    /// Runs that share a group, with their mean and sample std of val top-1, sorted by name.
+    struct Group {
+        let name: String, runs: [Run], mean: Double, std: Double
+        var first: Run { runs[0] }
+    }
+
+    static func groups(_ runs: [Run]) -> [Group] {
+        Dictionary(grouping: runs, by: \.group).map { name, g in
+            let (m, sd) = meanStd(g.map(\.valTop1))
+            return Group(name: name, runs: g, mean: m, std: sd)
+        }.sorted { $0.name < $1.name }
+    }
+
     public static func groupsCSV(_ runs: [Run]) -> String {
         var s = "group,n,seeds,mode,head_init,lp_epochs,lora_rank,lora_targets,epochs,mean_top1,std_top1,min_top1,max_top1,trainable_params,grad_bytes_per_step,mean_train_seconds,lr,layer_decay,label_smoothing\n"
-        let groups = Dictionary(grouping: runs, by: \.group)
-        for name in groups.keys.sorted() {
-            let g = groups[name]!, r = g[0]
-            let acc = g.map(\.valTop1), (m, sd) = meanStd(acc)
-            s += [name, "\(g.count)", g.map { "\($0.seed)" }.joined(separator: " "), r.mode, r.headInit, "\(r.lpEpochs)",
-                  "\(r.loraRank)", r.loraTargets, "\(r.epochs)", f(m, 5), f(sd, 5), f(acc.min()!, 5), f(acc.max()!, 5),
+        for grp in groups(runs) {
+            let g = grp.runs, r = grp.first, acc = g.map(\.valTop1)
+            s += [grp.name, "\(g.count)", g.map { "\($0.seed)" }.joined(separator: " "), r.mode, r.headInit, "\(r.lpEpochs)",
+                  "\(r.loraRank)", r.loraTargets, "\(r.epochs)", f(grp.mean, 5), f(grp.std, 5), f(acc.min()!, 5), f(acc.max()!, 5),
                   "\(r.trainableParams)", "\(r.gradBytesPerStep)", f(meanStd(g.map(\.trainSeconds)).mean, 1),
                   String(format: "%g", r.lr), f(r.layerDecay, 2), f(r.labelSmoothing, 2)].joined(separator: ",") + "\n"
         }
@@ -140,8 +152,15 @@ public enum Study {
         return s
     }
 
-    /// Writes the CSVs and plots into `dir`; returns a short text table of the groups.
-    /// `baselineTop1` (the zero-shot head) is drawn as a dashed line when given.
+    /// Writes the CSVs and plots into `dir` with the zero-shot summary at `baselinePath`
+    /// (`woof-dist eval --summary`: its top-1 is drawn as a dashed line, its class names label
+    /// per_class.csv; skipped if the file is missing). Returns a short text table of the groups.
+    @discardableResult
+    public static func write(dir: String, baselinePath: String) throws -> String {
+        let baseline = try readJSON(baselinePath)
+        return try write(dir: dir, baselineTop1: baseline?["top1"] as? Double, classes: baseline?["classes"] as? [String] ?? [])
+    }
+
     @discardableResult
     public static func write(dir: String, baselineTop1: Double?, classes: [String]) throws -> String {
         let runs = try readRuns(dir: dir)
@@ -152,9 +171,8 @@ public enum Study {
 
         // One series per recipe family (mode, targets, epochs, head init); points are the
         // group means, so a rank sweep reads as a line from r 1 to r 32.
-        let groups = Dictionary(grouping: runs, by: \.group).values.map { g -> Run in
-            var r = g[0]; r.valTop1 = meanStd(g.map(\.valTop1)).mean; return r
-        }
+        let groupList = groups(runs)
+        let groups = groupList.map { g -> Run in var r = g.first; r.valTop1 = g.mean; return r }
         let families = Dictionary(grouping: groups) { r in
             r.mode == "lora" ? "LoRA \(r.loraTargets), \(r.epochs) ep, \(r.headInit) head\(r.lpEpochs > 0 ? ", LP-FT" : "")"
                              : "full, \(r.epochs) ep, \(r.headInit) head\(r.lpEpochs > 0 ? ", LP-FT" : "")"
@@ -183,10 +201,9 @@ public enum Study {
             return left ? s + fill : fill + s
         }
         var text = pad("group", 30, left: true) + pad("n", 3) + pad("top-1 %", 10) + pad("± std", 8) + pad("trainable", 11) + pad("train min", 11) + "\n"
-        for line in groupsCSV(runs).split(separator: "\n").dropFirst() {
-            let c = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            text += pad(c[0], 30, left: true) + pad(c[1], 3) + pad(f(100 * (Double(c[9]) ?? .nan), 2), 10)
-                + pad(f(100 * (Double(c[10]) ?? .nan), 2), 8) + pad(c[13], 11) + pad(f((Double(c[15]) ?? .nan) / 60, 1), 11) + "\n"
+        for g in groupList {
+            text += pad(g.name, 30, left: true) + pad("\(g.runs.count)", 3) + pad(f(100 * g.mean, 2), 10) + pad(f(100 * g.std, 2), 8)
+                + pad("\(g.first.trainableParams)", 11) + pad(f(meanStd(g.runs.map(\.trainSeconds)).mean / 60, 1), 11) + "\n"
         }
         return text
     }

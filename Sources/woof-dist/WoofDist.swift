@@ -111,9 +111,6 @@ struct StudyCommand: ParsableCommand {
     @Option(help: "Zero-shot summary (woof-dist eval --summary) drawn as the baseline; skipped if missing.")
     var baseline: String = "output/baseline/summary.json"
     func run() throws {
-        try reportingErrors {
-            let b = (FileManager.default.contents(atPath: baseline)).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
-            print(try Study.write(dir: dir, baselineTop1: b?["top1"] as? Double, classes: b?["classes"] as? [String] ?? []), terminator: "")
-        }
+        try reportingErrors { print(try Study.write(dir: dir, baselinePath: baseline), terminator: "") }
     }
 }
