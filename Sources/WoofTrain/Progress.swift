@@ -10,6 +10,8 @@ public final class Progress {
     let lineEvery: Int
     let start = Date()
     var done = 0
+    /// Items already done when this process started (a resumed run): not counted in the rate.
+    var resumedAt = 0
     var lastLine = 0
     /// Extra text shown after the rate (e.g. the running loss).
     public var status = ""
@@ -22,6 +24,11 @@ public final class Progress {
         isTTY = isatty(STDERR_FILENO) != 0
         self.lineEvery = lineEvery ?? max(1, total / 10)
         self.output = output ?? { FileHandle.standardError.write($0.data(using: .utf8)!) }
+    }
+
+    /// Starts from `n` items already done (resuming), without counting them in the rate.
+    public func resume(at n: Int) {
+        done = n; resumedAt = n; lastLine = n
     }
 
     public func advance(by n: Int) {
@@ -38,7 +45,7 @@ public final class Progress {
 
     func line(bar: Bool) -> String {
         let elapsed = Date().timeIntervalSince(start)
-        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let rate = elapsed > 0 ? Double(done - resumedAt) / elapsed : 0
         let eta = rate > 0 ? Double(total - done) / rate : 0
         let frac = total > 0 ? Double(done) / Double(total) : 1
         var s = title + " "

@@ -156,7 +156,7 @@ public final class Trainer {
             train.startEpoch(epoch, fromBatch: state.batchInEpoch)
             let progress = Progress("epoch \(epoch + 1)/\(config.epochs)", total: perEpoch * config.batchSize)
             progress.enabled = showProgress && root
-            progress.advance(by: state.batchInEpoch * config.batchSize)
+            progress.resume(at: state.batchInEpoch * config.batchSize)
             var lr: Float = 0
             while state.batchInEpoch < perEpoch {
                 let t0 = DispatchTime.now().uptimeNanoseconds

@@ -202,6 +202,21 @@ final class TrainTests: XCTestCase {
         XCTAssertLessThan(c.learningRate(step: 99, total: 100), 1e-5)
     }
 
+    /// A resumed epoch's progress starts at the images already done but rates only the new
+    /// ones (it once printed 3200 images over a few milliseconds as 3e8 img/s, ETA 0:00).
+    func testResumedProgressRatesOnlyNewWork() throws {
+        var lines: [String] = []
+        let p = Progress("epoch 1/2", total: 1000, lineEvery: 100, output: { lines.append($0) })
+        p.resume(at: 800)
+        Thread.sleep(forTimeInterval: 0.2)
+        p.advance(by: 100)
+        let line = try XCTUnwrap(lines.last)
+        XCTAssertTrue(line.contains("900/1000"), line)
+        let rate = try XCTUnwrap(Double(line.split(separator: " ")[3]), line)
+        XCTAssertLessThan(rate, 1000, "100 images in >= 0.2 s: \(line)")
+        XCTAssertGreaterThan(rate, 0, line)
+    }
+
     func testBadOptionsAreRejected() {
         var c = TrainConfig(); c.mode = "lora"; c.loraRank = 0
         XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("rank"), "\($0)") }
