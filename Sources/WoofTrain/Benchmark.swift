@@ -20,9 +20,13 @@ public struct BenchmarkResult: Codable {
     public var commSecondsPerStep: Double = 0
     public var allreduceBytesPerStep: Int = 0
     public var overlap: Bool = true
+    /// The adapters timed in `lora` mode (nil otherwise).
+    public var loraRank: Int? = nil
+    public var loraTargets: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case mode, batch, threads, steps, ranks, oversubscribed, overlap
+        case loraRank = "lora_rank", loraTargets = "lora_targets"
         case computeSecondsPerStep = "compute_s_per_step", commSecondsPerStep = "comm_s_per_step"
         case allreduceBytesPerStep = "allreduce_bytes_per_step"
         case imagesPerSecond = "img_per_s", msPerStep = "ms_per_step", gflopsPerSecond = "gflop_per_s"
@@ -53,6 +57,7 @@ public func peakRSSMiB() -> Double {
 /// Weights are random: speed does not depend on them. Under `mpirun -np N`, `batch` is the
 /// global batch (batch/N per rank) and the gradient allreduce is timed separately.
 public func runBenchmark(mode: String, batch: Int, steps: Int, warmup: Int, threads: Int,
+                         lora: LoRAConfig = LoRAConfig(),
                          overlap: Bool = true, profiler: OpProfiler? = nil,
                          log: (String) -> Void = { _ in }) throws -> BenchmarkResult {
     let comm = Communicator.world
@@ -61,7 +66,7 @@ public func runBenchmark(mode: String, batch: Int, steps: Int, warmup: Int, thre
     let trainMode: TrainMode
     switch mode {
     case "full": trainMode = .full
-    case "lora": trainMode = .lora(LoRAConfig())
+    case "lora": try lora.validate(); trainMode = .lora(lora)
     case "eval": trainMode = .frozen
     default: throw ModelError.invalidConfig("unknown benchmark mode '\(mode)' (full, lora, eval)")
     }
@@ -104,5 +109,6 @@ public func runBenchmark(mode: String, batch: Int, steps: Int, warmup: Int, thre
     r.computeSecondsPerStep = median - commMedian
     r.allreduceBytesPerStep = sync?.bytesPerStep ?? 0
     r.overlap = overlap
+    if mode == "lora" { r.loraRank = lora.rank; r.loraTargets = lora.targets.joined(separator: "+") }
     return r
 }

@@ -228,30 +228,96 @@ public enum ReportTeX {
         return s + "\\bottomrule\n\\end{tabular}\n"
     }
 
-    /// The recipe/rank study: one row per group (mean ± std over its seeds).
-    static func studyTable(_ t: CSVTable) throws -> String {
+    /// Groups of the rank sweep that only vary rank or targets (shown in the rank table, not the
+    /// recipe table); the default r 8 on all layers is a recipe point as well.
+    static func rankOnlyGroups(_ ranks: CSVTable?) throws -> Set<String> {
+        guard let ranks else { return [] }
+        let d = LoRAConfig(), all = LoRAConfig.allTargets.joined(separator: "+")
+        return Set(try ranks.rows.indices.filter { r in
+            let (rank, targets) = (Int(try ranks.double(r, "lora_rank")), try ranks.string(r, "lora_targets"))
+            return rank != d.rank || targets != all
+        }.map { try ranks.string($0, "group") })
+    }
+
+    /// "head init, LP k, LLRD d" of a study group.
+    static func recipe(_ t: CSVTable, _ r: Int) throws -> String {
+        let lp = Int(try t.double(r, "lp_epochs"))
+        // lr and layer decay arrived after the first sweeps: older groups.csv files lack them.
+        let decay = (try? t.double(r, "layer_decay")) ?? 1
+        return try t.string(r, "head_init") + (lp > 0 ? ", LP \(lp)" : "") + (decay != 1 ? ", LLRD \(fixed(decay, 2))" : "")
+    }
+
+    /// "94.20 ± 0.12" (no spread for one run).
+    static func meanStd(_ t: CSVTable, _ r: Int) throws -> String {
+        let n = Int(try t.double(r, "n"))
+        let std = Double(try t.string(r, "std_top1")).flatMap { $0.isFinite ? $0 : nil }
+        return pct(try t.double(r, "mean_top1"), 2) + (n > 1 && std != nil ? " $\\pm$ " + pct(std!, 2) : "")
+    }
+
+    /// The final configurations (the groups trained longest) over their seeds, against the
+    /// zero-shot head.
+    static func finalTable(_ t: CSVTable, zeroShot: Double) throws -> String {
+        let epochs = try t.rows.indices.map { Int(try t.double($0, "epochs")) }
+        let longest = epochs.max() ?? 0
+        var s = "\\begin{tabular}{@{}lllrrrrr@{}}\n\\toprule\n"
+        s += "configuration & method & head init & lr & seeds & top-1 (\\%) & vs.\\ zero-shot (pp) & train (min) \\\\\n\\midrule\n"
+        let rows = try t.rows.indices.filter { epochs[$0] == longest }.sorted {
+            (try t.string($0, "mode"), try t.string($0, "group")) < (try t.string($1, "mode"), try t.string($1, "group")) }
+        for r in rows {
+            let mode = try t.string(r, "mode")
+            let d = fixed(100 * (try t.double(r, "mean_top1") - zeroShot), 2)
+            let lr = (try? t.double(r, "lr")).map { String(format: "%g", $0) } ?? "--"
+            s += escape(try t.string(r, "group")) + " & " + (mode == "lora" ? "LoRA" : mode == "full" ? "full FT" : escape(mode))
+            s += " & " + escape(try recipe(t, r)) + " & " + escape(lr) + " & \(Int(try t.double(r, "n"))) & " + (try meanStd(t, r))
+            s += " & " + (d.hasPrefix("-") ? "$-$" + d.dropFirst() : "+" + d)
+            s += " & " + ((try? t.double(r, "mean_train_seconds")).map { fixed($0 / 60, 1) } ?? "--") + " \\\\\n"
+        }
+        return s + "\\bottomrule\n\\end{tabular}\n"
+    }
+
+    /// The LoRA rank sweep: size, communication, accuracy and (benchmarked) step time.
+    static func ranksTable(_ t: CSVTable) throws -> String {
+        var s = "\\begin{tabular}{@{}rlrrrr@{}}\n\\toprule\n"
+        s += "rank & adapted layers & trainable & allreduce / step & top-1 (\\%) & step (s) \\\\\n\\midrule\n"
+        for r in t.rows.indices {
+            let targets = (try t.string(r, "lora_targets")).split { "+; ".contains($0) }.map(String.init)
+            let bytes = try t.double(r, "grad_bytes_per_step")
+            let ms = Double(try t.string(r, "bench_ms_per_step"))
+            s += "\(Int(try t.double(r, "lora_rank"))) & " + (Set(targets) == Set(LoRAConfig.allTargets) ? "all dense" : escape(targets.joined(separator: ", ")))
+            s += " & " + grouped(Int(try t.double(r, "trainable_params")), separator: "{,}")
+            s += " & " + (bytes >= 1e6 ? fixed(bytes / 1e6, 2) + " MB" : fixed(bytes / 1e3, 0) + " kB")
+            s += " & " + (try meanStd(t, r)) + " & " + (ms.map { fixed($0 / 1000, 2) } ?? "--") + " \\\\\n"
+        }
+        return s + "\\bottomrule\n\\end{tabular}\n"
+    }
+
+    /// The recipe points of the study, one row per group (mean ± std over its seeds); groups in
+    /// `excluding` are in the rank table.
+    static func studyTable(_ t: CSVTable, excluding: Set<String> = []) throws -> String {
         var s = "\\begin{tabular}{@{}lllllrrrr@{}}\n\\toprule\n"
         s += "group & mode & head init & adapted & lr & epochs & seeds & top-1 (\\%) & trainable \\\\\n\\midrule\n"
-        let order = try t.rows.indices.sorted { (try t.string($0, "mode"), try t.double($0, "lora_rank"), try t.string($0, "group"))
+        let order = try t.rows.indices.filter { !excluding.contains(try t.string($0, "group")) }.sorted { (try t.string($0, "mode"), try t.double($0, "lora_rank"), try t.string($0, "group"))
             < (try t.string($1, "mode"), try t.double($1, "lora_rank"), try t.string($1, "group")) }
         for r in order {
             let mode = try t.string(r, "mode")
-            let lp = Int(try t.double(r, "lp_epochs"))
-            // lr and layer decay arrived after the first sweeps: older groups.csv files lack them.
-            let decay = (try? t.double(r, "layer_decay")) ?? 1
-            let head = try t.string(r, "head_init") + (lp > 0 ? ", LP \(lp)" : "") + (decay != 1 ? ", LLRD \(fixed(decay, 2))" : "")
             let lr = (try? t.double(r, "lr")).map { String(format: "%g", $0) } ?? "--"
             let targets = (try t.string(r, "lora_targets")).split { "+; ".contains($0) }.map(String.init)
             let adapted = mode != "lora" ? "all" : "r \(Int(try t.double(r, "lora_rank"))), "
                 + (Set(targets) == Set(LoRAConfig.allTargets) ? "all dense" : targets.joined(separator: ", "))
-            let n = Int(try t.double(r, "n"))
-            let std = Double(try t.string(r, "std_top1")).flatMap { $0.isFinite ? $0 : nil }
-            let acc = pct(try t.double(r, "mean_top1"), 2) + (n > 1 && std != nil ? " $\\pm$ " + pct(std!, 2) : "")
             s += escape(try t.string(r, "group")) + " & " + (mode == "lora" ? "LoRA" : mode == "full" ? "full FT" : escape(mode))
-            s += " & " + escape(head) + " & " + escape(adapted) + " & " + escape(lr) + " & \(Int(try t.double(r, "epochs"))) & \(n) & " + acc
+            s += " & " + escape(try recipe(t, r)) + " & " + escape(adapted) + " & " + escape(lr)
+            s += " & \(Int(try t.double(r, "epochs"))) & \(Int(try t.double(r, "n"))) & " + (try meanStd(t, r))
             s += " & " + grouped(Int(try t.double(r, "trainable_params")), separator: "{,}") + " \\\\\n"
         }
         return s + "\\bottomrule\n\\end{tabular}\n"
+    }
+
+    /// The final configurations: the groups trained for the most epochs, when sweep points
+    /// were trained for fewer (otherwise none: every group is a sweep point).
+    static func finalGroups(_ t: CSVTable) throws -> Set<String> {
+        let epochs = try t.rows.indices.map { Int(try t.double($0, "epochs")) }
+        guard let longest = epochs.max(), Set(epochs).count > 1 else { return [] }
+        return Set(try t.rows.indices.filter { epochs[$0] == longest }.map { try t.string($0, "group") })
     }
 
     /// Points of the study plot: mean top-1 (%) against trainable parameters, LoRA flagged.
@@ -331,6 +397,7 @@ public enum ReportTeX {
             throw TrainError.io("\(summaryPath): missing (run `make results`)")
         }
         var out: [(String, String)] = [("numbers.tex", try macros(summaryJSON: data))]
+        // (data is summary.json, also read for the zero-shot top-1 of the final-configurations table.)
         out.append(("table_per_class.tex", try perClassTable(try read(dir, "per_class.csv"))))
         out.append(("table_scaling.tex", try scalingTable(try read(dir, "scaling.csv"))))
         out.append(("table_attention.tex", try attentionTable(try read(dir, "attention.csv"))))
@@ -338,15 +405,20 @@ public enum ReportTeX {
         let fm = FileManager.default
         if fm.fileExists(atPath: dir + "/study_groups.csv") {
             let g = try read(dir, "study_groups.csv")
-            out.append(("table_study.tex", try studyTable(g)))
+            let ranks = fm.fileExists(atPath: dir + "/study_ranks.csv") ? try read(dir, "study_ranks.csv") : nil
+            out.append(("table_study.tex", try studyTable(g, excluding: try rankOnlyGroups(ranks).union(try finalGroups(g)))))
             out.append(("rank_sweep.csv", try rankSweepCSV(g)))
+            let zeroShot = try parseSummary(data)["zero_shot_top1"] as? Double
+            guard let zeroShot else { throw TrainError.io("\(summaryPath): no 'zero_shot_top1'") }
+            out.append(("table_final.tex", try finalTable(g, zeroShot: zeroShot)))
+            if let ranks { out.append(("table_ranks.tex", try ranksTable(ranks))) }
         }
         if fm.fileExists(atPath: dir + "/bench.csv") { out.append(("table_bench.tex", try benchTable(try read(dir, "bench.csv")))) }
         return out
     }
 
     /// Names `generated` may write; stale ones whose input went away are removed.
-    static let optionalOutputs = ["table_study.tex", "rank_sweep.csv", "table_bench.tex"]
+    static let optionalOutputs = ["table_study.tex", "rank_sweep.csv", "table_bench.tex", "table_final.tex", "table_ranks.tex"]
 
     // MARK: README
 

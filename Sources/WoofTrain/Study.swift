@@ -1,12 +1,14 @@
 import Foundation
 import WoofCore
+import WoofModel
 import WoofViz
 
 /// `woof-dist study`: collects the runs of a sweep (`scripts/sweep.sh`) into CSVs and plots.
 ///
 /// Reads `<dir>/runs/<name>/summary.json` (and `linear_probe/summary.json` of LP-FT runs),
 /// writes `runs.csv` (one row per run), `groups.csv` (runs that differ only in their seed,
-/// named `<group>-s<seed>`, as mean ± std), `per_class.csv`, and the plots
+/// named `<group>-s<seed>`, as mean ± std), `per_class.csv`, `ranks.csv` (the LoRA rank
+/// sweep, with step times from `rank_bench.csv` if present), and the plots
 /// `accuracy_vs_params.png` and `accuracy_vs_bytes.png`.
 public enum Study {
     /// One finished run, flattened from its summary.json.
@@ -142,6 +144,47 @@ public enum Study {
         return s
     }
 
+    /// The recipe of a run apart from its LoRA rank, alpha, targets and seed.
+    static func recipeKey(_ r: Run) -> String {
+        "\(r.mode) \(r.headInit) lp\(r.lpEpochs) ep\(r.epochs) lr\(r.lr) ls\(r.labelSmoothing) ld\(r.layerDecay)"
+    }
+
+    /// The rank sweep: the LoRA groups of the one recipe with the most distinct (rank, targets)
+    /// points (ties: the recipe with more runs), all-layer points by rank first, then the smaller target sets; empty if no
+    /// recipe has two or more points.
+    static func rankSweep(_ groupList: [Group]) -> [Group] {
+        let lora = groupList.filter { $0.first.mode == "lora" }
+        let byRecipe = Dictionary(grouping: lora) { recipeKey($0.first) }
+        guard let best = byRecipe.values.max(by: { a, b in
+            (a.count, a.reduce(0) { $0 + $1.runs.count }, recipeKey(b[0].first)) < (b.count, b.reduce(0) { $0 + $1.runs.count }, recipeKey(a[0].first))
+        }), best.count >= 2 else { return [] }
+        let all = LoRAConfig.allTargets.joined(separator: "+")
+        return best.sorted { a, b in
+            (a.first.loraTargets == all ? 0 : 1, a.first.loraTargets.count, a.first.loraRank)
+                < (b.first.loraTargets == all ? 0 : 1, b.first.loraTargets.count, b.first.loraRank)
+        }
+    }
+
+    /// `ranks.csv`: the rank sweep's accuracy, size and communication per point, and its step
+    /// time from `rank_bench.csv` (`scripts/bench-ranks.sh`: every rank timed in one
+    /// invocation on synthetic input) when given — a sweep run's own time shares the machine
+    /// with evaluation and other work, so it is kept only as `run_ms_per_step`.
+    public static func ranksCSV(_ runs: [Run], bench: CSVTable?) throws -> String {
+        var s = "group,lora_rank,lora_alpha,lora_targets,n,mean_top1,std_top1,trainable_params,grad_bytes_per_step,bench_ms_per_step,bench_img_per_s,run_ms_per_step\n"
+        for g in rankSweep(groups(runs)) {
+            let r = g.first
+            var benchMs = "", benchRate = ""
+            if let b = bench, let row = try b.rows(where: ["lora_rank": "\(r.loraRank)", "lora_targets": r.loraTargets]).first {
+                benchMs = f(try b.double(row, "ms_per_step"), 1)
+                benchRate = f(try b.double(row, "img_per_s"), 2)
+            }
+            s += [g.name, "\(r.loraRank)", f(r.loraAlpha, 1), r.loraTargets, "\(g.runs.count)", f(g.mean, 5), f(g.std, 5),
+                  "\(r.trainableParams)", "\(r.gradBytesPerStep)", benchMs, benchRate,
+                  f(meanStd(g.runs.map(\.msPerStep)).mean, 1)].joined(separator: ",") + "\n"
+        }
+        return s
+    }
+
     public static func perClassCSV(_ runs: [Run], classes: [String]) -> String {
         var s = "name,class,val_top1\n"
         for r in runs {
@@ -168,6 +211,10 @@ public enum Study {
         try AtomicFile.write(Data(runsCSV(runs).utf8), to: dir + "/runs.csv")
         try AtomicFile.write(Data(groupsCSV(runs).utf8), to: dir + "/groups.csv")
         try AtomicFile.write(Data(perClassCSV(runs, classes: classes).utf8), to: dir + "/per_class.csv")
+        let benchPath = dir + "/rank_bench.csv"
+        let bench = FileManager.default.fileExists(atPath: benchPath) ? try CSVTable.read(benchPath) : nil
+        try bench?.require(["lora_rank", "lora_targets", "ms_per_step", "img_per_s"])
+        try AtomicFile.write(Data(try ranksCSV(runs, bench: bench).utf8), to: dir + "/ranks.csv")
 
         // One series per recipe family (mode, targets, epochs, head init); points are the
         // group means, so a rank sweep reads as a line from r 1 to r 32.

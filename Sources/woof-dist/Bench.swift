@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import WoofCore
 import WoofTrain
+import WoofModel
 import WoofData
 import WoofDist
 
@@ -27,6 +28,12 @@ struct Bench: ParsableCommand {
     var csvHeader = false
     @Flag(help: "Blocking allreduce after the backward pass instead of overlapped buckets.")
     var noOverlap = false
+    @Option(help: "LoRA rank for --mode lora.")
+    var loraRank: Int = 8
+    @Option(help: "LoRA alpha for --mode lora (the update is scaled by alpha / rank).")
+    var loraAlpha: Double = 16
+    @Option(help: "Comma-separated layers given adapters for --mode lora (qkv, proj, fc1, fc2).")
+    var loraTargets: String = "qkv,proj,fc1,fc2"
     @Option(help: "Data root for --mode data (default: $WOOF_DATA, data/imagewoof2-320, ../shared/data/imagewoof2-256).")
     var data: String?
 
@@ -56,7 +63,10 @@ struct Bench: ParsableCommand {
             let comm = Communicator.world
             let profiler = profile ? OpProfiler() : nil
             let result = try runBenchmark(mode: mode, batch: batchSize, steps: steps, warmup: warmup,
-                                          threads: threads ?? defaultThreadsPerRank(comm), overlap: !noOverlap,
+                                          threads: threads ?? defaultThreadsPerRank(comm),
+                                          lora: LoRAConfig(rank: loraRank, alpha: Float(loraAlpha),
+                                                           targets: loraTargets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }),
+                                          overlap: !noOverlap,
                                           profiler: profiler, log: comm.isRoot ? logLine : { _ in })
             if comm.isRoot {
                 if let profiler { logLine(profiler.table()) }

@@ -53,10 +53,11 @@ final class ReportTests: XCTestCase {
             "attention_stats.csv": ["model", "head", "class", "mask_patches_mean", "entropy_mean"],
             "study_runs.csv": ["name", "mode", "lora_rank", "seed", "val_top1", "trainable_params"],
             "study_groups.csv": ["group", "n", "mode", "lora_rank", "mean_top1", "std_top1", "trainable_params"],
+            "study_ranks.csv": ["group", "lora_rank", "lora_targets", "n", "mean_top1", "trainable_params", "bench_ms_per_step"],
             "bench.csv": ["mode", "ours_img_per_s", "pytorch_img_per_s", "ratio"],
             "heldout.csv": ["model", "subset", "images", "correct", "top1"],
         ]
-        let optional: Set = ["study_runs.csv", "study_groups.csv", "bench.csv"]
+        let optional: Set = ["study_runs.csv", "study_groups.csv", "study_ranks.csv", "bench.csv"]
         for (name, cols) in expected.sorted(by: { $0.key < $1.key }) {
             let path = Self.results + "/" + name
             guard FileManager.default.fileExists(atPath: path) else {
@@ -69,6 +70,7 @@ final class ReportTests: XCTestCase {
         }
         XCTAssertEqual(s["study_available"] as? Bool, FileManager.default.fileExists(atPath: Self.results + "/study_groups.csv"))
         XCTAssertEqual(s["bench_available"] as? Bool, FileManager.default.fileExists(atPath: Self.results + "/bench.csv"))
+        XCTAssertEqual(s["study_ranks_available"] as? Bool, FileManager.default.fileExists(atPath: Self.results + "/study_ranks.csv"))
         // heldout.csv: the zero-shot rows always, the fine-tuned models' exactly when heldout_available;
         // its counts are the ones behind the summary's accuracies, and the subsets add up to the val set.
         let held = try CSVTable.read(Self.results + "/heldout.csv")
@@ -106,6 +108,42 @@ final class ReportTests: XCTestCase {
         for name in ReportTeX.optionalOutputs where FileManager.default.fileExists(atPath: Self.results + "/" + name) {
             XCTAssert(try ReportTeX.generated(reportDir: Self.results).contains { $0.name == name }, "\(name) has no input any more")
         }
+    }
+
+    /// The study's three tables from one groups.csv: the longest-trained groups are the final
+    /// configurations (mean ± std, against zero-shot), the rank sweep's non-default points go to
+    /// the rank table only, and the rest are recipe points.
+    func testStudyTablesSplitFinalRankAndRecipeGroups() throws {
+        let groups = try CSVTable(text: """
+        group,n,seeds,mode,head_init,lp_epochs,lora_rank,lora_targets,epochs,mean_top1,std_top1,min_top1,max_top1,trainable_params,grad_bytes_per_step,mean_train_seconds,lr,layer_decay,label_smoothing
+        best-lora,3,0 1 2,lora,imagenet,0,8,qkv+proj+fc1+fc2,5,0.95,0.001,0.949,0.951,296842,1187368,1800.0,0.0003,1.00,0.00
+        plain-full,3,0 1 2,full,random,0,0,,5,0.93,0.004,0.926,0.934,5526346,22105384,3000.0,0.0001,1.00,0.00
+        lora-x,1,0,lora,imagenet,0,8,qkv+proj+fc1+fc2,2,0.949,0,0.949,0.949,296842,1187368,900.0,0.0003,1.00,0.00
+        lora-x-r1,1,0,lora,imagenet,0,1,qkv+proj+fc1+fc2,2,0.947,0,0.947,0.947,38794,155176,900.0,0.0003,1.00,0.00
+        full-ld,1,0,full,imagenet,0,0,,2,0.946,0,0.946,0.946,5526346,22105384,1000.0,0.0001,0.75,0.00
+        """, path: "study_groups.csv")
+        let ranks = try CSVTable(text: """
+        group,lora_rank,lora_alpha,lora_targets,n,mean_top1,std_top1,trainable_params,grad_bytes_per_step,bench_ms_per_step,bench_img_per_s,run_ms_per_step
+        lora-x-r1,1,2.0,qkv+proj+fc1+fc2,1,0.947,0,38794,155176,1334.8,23.97,3000.0
+        lora-x,8,16.0,qkv+proj+fc1+fc2,1,0.949,0,296842,1187368,1379.6,23.19,3100.0
+        lora-x-qkv,8,16.0,qkv,1,0.940,0,75658,302632,,,3000.0
+        """, path: "study_ranks.csv")
+        XCTAssertEqual(try ReportTeX.finalGroups(groups), ["best-lora", "plain-full"])
+        XCTAssertEqual(try ReportTeX.rankOnlyGroups(ranks), ["lora-x-r1", "lora-x-qkv"])
+
+        let final = try ReportTeX.finalTable(groups, zeroShot: 0.942).split(separator: "\n")
+        XCTAssertEqual(final.filter { $0.hasSuffix("\\\\") }.count, 3)    // header + two configurations
+        XCTAssert(final.contains("plain-full & full FT & random & 0.0001 & 3 & 93.00 $\\pm$ 0.40 & $-$1.20 & 50.0 \\\\"), "\(final)")
+        XCTAssert(final.contains("best-lora & LoRA & imagenet & 0.0003 & 3 & 95.00 $\\pm$ 0.10 & +0.80 & 30.0 \\\\"), "\(final)")
+
+        let rankTable = try ReportTeX.ranksTable(ranks)
+        XCTAssert(rankTable.contains("1 & all dense & 38{,}794 & 155 kB & 94.70 & 1.33 \\\\"), rankTable)
+        XCTAssert(rankTable.contains("8 & qkv & 75{,}658 & 303 kB & 94.00 & -- \\\\"), rankTable)
+        XCTAssert(rankTable.contains("& 1.19 MB &"), rankTable)
+
+        let recipes = try ReportTeX.studyTable(groups, excluding: try ReportTeX.rankOnlyGroups(ranks).union(try ReportTeX.finalGroups(groups)))
+        XCTAssert(recipes.contains("lora-x &") && recipes.contains("full-ld &") && recipes.contains("LLRD 0.75"), recipes)
+        for g in ["best-lora", "plain-full", "lora-x-r1"] { XCTAssertFalse(recipes.contains(g + " &"), g) }
     }
 
     func testMacroNamesAndFormats() throws {
@@ -212,7 +250,7 @@ final class ReportTests: XCTestCase {
         }
         // Inputs the paper reads exist (optional ones only inside \ifStudyAvailable / \ifBenchAvailable).
         for f in Set(paper.captures(#"results/([A-Za-z0-9_]+\.(?:tex|csv|jpg|png))"#)) {
-            let optional = ReportTeX.optionalOutputs.contains(f) || ["study_groups.csv", "study_runs.csv", "bench.csv"].contains(f)
+            let optional = ReportTeX.optionalOutputs.contains(f) || ["study_groups.csv", "study_runs.csv", "study_ranks.csv", "bench.csv"].contains(f)
             XCTAssert(optional || FileManager.default.fileExists(atPath: Self.results + "/" + f), "paper.tex reads results/\(f), which is missing")
         }
         // No hand-typed results: no value of a generated number with two or more decimals, or

@@ -11,12 +11,13 @@ final class StudyTests: XCTestCase {
         return dir
     }
 
-    func summary(mode: String, top1: Double, seed: Int, params: Int, rank: Int = 8) -> String {
+    func summary(mode: String, top1: Double, seed: Int, params: Int, rank: Int = 8,
+                 targets: [String] = ["qkv", "proj"], lr: Double = 0.001) -> String {
         """
         {"config": {"mode": "\(mode)", "seed": \(seed), "headInit": "imagenet", "loraRank": \(rank), "loraAlpha": \(2 * rank),
-                    "loraTargets": ["qkv", "proj"], "linearProbeEpochs": 0},
+                    "loraTargets": [\(targets.map { "\"\($0)\"" }.joined(separator: ","))], "linearProbeEpochs": 0},
          "epochs": 2, "steps": 100, "train_seconds": 50.0, "final_val_top1": \(top1), "best_val_top1": \(top1),
-         "trainable_params": \(params), "train_img_per_s": 64.0, "learning_rate": 0.001, "final_val_per_class": [0.5, 1.0]}
+         "trainable_params": \(params), "train_img_per_s": 64.0, "learning_rate": \(lr), "final_val_per_class": [0.5, 1.0]}
         """
     }
 
@@ -57,6 +58,39 @@ final class StudyTests: XCTestCase {
         for png in ["accuracy_vs_params.png", "accuracy_vs_bytes.png"] {
             let data = try XCTUnwrap(FileManager.default.contents(atPath: dir + "/" + png))
             XCTAssertEqual(Array(data.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
+        }
+    }
+
+    /// The rank sweep is the LoRA recipe with the most (rank, targets) points; other recipes
+    /// (another lr here) and full runs stay out, and the bench's step time joins by rank and targets.
+    func testRankSweepTableJoinsBenchStepTimes() throws {
+        let all = ["qkv", "proj", "fc1", "fc2"]
+        let dir = try makeSweep([("r8", summary(mode: "lora", top1: 0.95, seed: 0, params: 300, rank: 8, targets: all)),
+                                 ("r8-s1", summary(mode: "lora", top1: 0.93, seed: 1, params: 300, rank: 8, targets: all)),
+                                 ("r1", summary(mode: "lora", top1: 0.94, seed: 0, params: 40, rank: 1, targets: all)),
+                                 ("r8-qkv", summary(mode: "lora", top1: 0.92, seed: 0, params: 75, rank: 8, targets: ["qkv"])),
+                                 ("other-lr", summary(mode: "lora", top1: 0.90, seed: 0, params: 300, rank: 8, targets: all, lr: 0.01)),
+                                 ("full", summary(mode: "full", top1: 0.93, seed: 0, params: 5000))])
+        let bench = """
+        lora_rank,lora_targets,trainable_params,bytes_per_step,ms_per_step,img_per_s,peak_rss_mib,threads,rounds
+        8,qkv+proj+fc1+fc2,300,1200,1400.0,22.86,1383,2,3
+        1,qkv+proj+fc1+fc2,40,160,1300.0,24.62,1363,2,3
+        """
+        try bench.write(toFile: dir + "/rank_bench.csv", atomically: true, encoding: .utf8)
+        try Study.write(dir: dir, baselineTop1: nil, classes: [])
+        let t = try CSVTable.read(dir + "/ranks.csv")
+        XCTAssertEqual(try t.rows.indices.map { try t.string($0, "group") }, ["r1", "r8", "r8-qkv"])
+        XCTAssertEqual(try t.double(1, "n"), 2)
+        XCTAssertEqual(try t.double(1, "mean_top1"), 0.94, accuracy: 1e-9)
+        XCTAssertEqual(try t.double(1, "bench_ms_per_step"), 1400)
+        XCTAssertEqual(try t.double(0, "bench_img_per_s"), 24.62)
+        XCTAssertEqual(try t.string(2, "bench_ms_per_step"), "")     // qkv-only was not benchmarked
+        XCTAssertEqual(try t.double(2, "run_ms_per_step"), 500)
+        XCTAssertEqual(try t.double(0, "grad_bytes_per_step"), 160)
+
+        try "lora_rank,ms\n1,2\n".write(toFile: dir + "/rank_bench.csv", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try Study.write(dir: dir, baselineTop1: nil, classes: [])) { e in
+            XCTAssertTrue("\(e)".contains("rank_bench.csv: missing column(s) lora_targets"), "\(e)")
         }
     }
 
