@@ -486,6 +486,7 @@ public enum ReportData {
         let finals = t.rows.indices.filter { epochs[$0] == longest }
         let seeds = try finals.map { Int(try t.double($0, "n")) }
         s["study_final_epochs"] = longest
+        s["study_recipe_epochs"] = epochs.min()!  // the sweep points
         s["study_final_groups_count"] = finals.count
         s["study_final_min_seeds_count"] = seeds.min() ?? 0
         // Mean ± std needs at least two seeds in every final group.
