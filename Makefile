@@ -90,12 +90,14 @@ output/attention/attention_change.csv: output/full_model/summary.json output/lor
 # output/results.md, the paper's inputs in report/results/ (small, committed) and the README's
 # results table. The study's output/study/ and output/bench/ are used when present.
 # The recipe study: grids run in order, one run at a time; finished runs are skipped, a
-# half-finished one resumes. The 5-epoch plain runs double as seed 0 of the seed grid.
+# half-finished one resumes. The 5-epoch plain runs double as seed 0 of the seed grid. The
+# rank sweep's step times come from scripts/bench-ranks.sh (about 5 minutes; kept once made).
 STUDY_GRIDS ?= study/recipes.grid study/ranks.grid study/seeds.grid
 study: build data weights full lora
 	@mkdir -p output/study/runs
 	@for m in full lora; do [ -e output/study/runs/plain-$$m ] || ln -s ../../$${m}_model output/study/runs/plain-$$m; done
 	@for g in $(STUDY_GRIDS); do scripts/sweep.sh $$g --bin $(BIN) || exit 1; done
+	@[ -f output/study/rank_bench.csv ] || WOOF_BIN=$(BIN) scripts/bench-ranks.sh --out output/study
 	$(BIN) study --dir output/study
 	@$(MAKE) --no-print-directory results
 
