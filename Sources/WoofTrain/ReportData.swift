@@ -337,6 +337,7 @@ public enum ReportData {
                                                          "epochs", "seed", "val_top1", "trainable_params"], "study"),
             (out + "/study/groups.csv", "study_groups.csv", ["group", "n", "mode", "head_init", "lp_epochs", "lora_rank", "lora_targets", "epochs",
                                                              "mean_top1", "std_top1", "min_top1", "max_top1", "trainable_params"], "study"),
+            (out + "/study/groups_per_class.csv", "study_per_class.csv", ["group", "n", "class", "mean_top1", "std_top1"], "study"),
             (out + "/study/ranks.csv", "study_ranks.csv", ["group", "lora_rank", "lora_alpha", "lora_targets", "n", "mean_top1", "std_top1",
                                                            "trainable_params", "grad_bytes_per_step", "bench_ms_per_step"], "ranks"),
             (out + "/bench/bench.csv", "bench.csv", ["mode", "ours_img_per_s", "pytorch_img_per_s", "ratio"], "bench"),
@@ -370,7 +371,7 @@ public enum ReportData {
         s["bench_available"] = present.contains("bench.csv")
         s["study_ranks_available"] = s["study_available"] as! Bool && present.contains("study_ranks.csv")
         if !(s["study_available"] as! Bool) {
-            for f in ["study_runs.csv", "study_groups.csv", "study_ranks.csv"] { try? FileManager.default.removeItem(atPath: reportDir + "/" + f) }
+            for f in ["study_runs.csv", "study_groups.csv", "study_ranks.csv", "study_per_class.csv"] { try? FileManager.default.removeItem(atPath: reportDir + "/" + f) }
         }
 
         let json = try JSONSerialization.data(withJSONObject: s, options: [.prettyPrinted, .sortedKeys])

@@ -157,16 +157,27 @@ public enum ReportTeX {
     static func pct(_ v: Double, _ p: Int = 1) -> String { fixed(100 * v, p) }
 
     /// Per-class top-1 of the three methods; the best of each row in bold.
-    static func perClassTable(_ t: CSVTable) throws -> String {
+    /// Per-class top-1 of the main runs, and optionally of study groups (mean over their seeds,
+    /// from study_per_class.csv) as extra columns headed by `extra`'s labels.
+    static func perClassTable(_ t: CSVTable, extra: [(label: String, group: String)] = [], study: CSVTable? = nil) throws -> String {
         let methods = ["zero_shot_top1", "full_top1", "lora_top1"]
         try t.require(["class", "images"] + methods)
-        var s = "\\begin{tabular}{@{}lrrrr@{}}\n\\toprule\nclass & images & zero-shot & full FT & LoRA \\\\\n\\midrule\n"
-        var total = 0.0, correct = [Double](repeating: 0, count: 3)
+        var s = "\\begin{tabular}{@{}lrrrr" + String(repeating: "r", count: extra.count) + "@{}}\n\\toprule\n"
+        s += "class & images & zero-shot & full FT & LoRA" + extra.map { " & " + $0.label }.joined() + " \\\\\n\\midrule\n"
+        let k = methods.count + extra.count
+        var total = 0.0, correct = [Double](repeating: 0, count: k)
         for r in t.rows.indices {
             let n = try t.double(r, "images")
-            let v = try methods.map { try t.double(r, $0) }
+            let name = try t.string(r, "class")
+            var v = try methods.map { try t.double(r, $0) }
+            for e in extra {
+                guard let study, let row = try study.rows(where: ["group": e.group, "class": name]).first else {
+                    throw TrainError.io("study_per_class.csv: no row for group \(e.group), class \(name)")
+                }
+                v.append(try study.double(row, "mean_top1"))
+            }
             total += n
-            for i in 0..<3 { correct[i] += v[i] * n }
+            for i in 0..<k { correct[i] += v[i] * n }
             s += escape(try t.string(r, "class")) + " & " + grouped(Int(n), separator: "{,}") + cells(v) + " \\\\\n"
         }
         s += "\\midrule\nall & " + grouped(Int(total), separator: "{,}") + cells(correct.map { $0 / total }) + " \\\\\n\\bottomrule\n\\end{tabular}\n"
@@ -397,18 +408,26 @@ public enum ReportTeX {
             throw TrainError.io("\(summaryPath): missing (run `make results`)")
         }
         var out: [(String, String)] = [("numbers.tex", try macros(summaryJSON: data))]
-        // (data is summary.json, also read for the zero-shot top-1 of the final-configurations table.)
-        out.append(("table_per_class.tex", try perClassTable(try read(dir, "per_class.csv"))))
+        let fm = FileManager.default
+        // With the final configurations over seeds: their best full and best LoRA group per class.
+        let summary = try parseSummary(data)
+        var extra: [(label: String, group: String)] = []
+        if summary["study_final_available"] as? Bool == true, fm.fileExists(atPath: dir + "/study_per_class.csv") {
+            for (label, key) in [("best full", "study_final_best_full_group"), ("best LoRA", "study_final_best_lora_group")] {
+                if let g = summary[key] as? String { extra.append((label, g)) }
+            }
+        }
+        out.append(("table_per_class.tex", try perClassTable(try read(dir, "per_class.csv"), extra: extra,
+                                                           study: extra.isEmpty ? nil : try read(dir, "study_per_class.csv"))))
         out.append(("table_scaling.tex", try scalingTable(try read(dir, "scaling.csv"))))
         out.append(("table_attention.tex", try attentionTable(try read(dir, "attention.csv"))))
         out.append(("table_heldout.tex", try heldOutTable(try read(dir, "heldout.csv"))))
-        let fm = FileManager.default
         if fm.fileExists(atPath: dir + "/study_groups.csv") {
             let g = try read(dir, "study_groups.csv")
             let ranks = fm.fileExists(atPath: dir + "/study_ranks.csv") ? try read(dir, "study_ranks.csv") : nil
             out.append(("table_study.tex", try studyTable(g, excluding: try rankOnlyGroups(ranks).union(try finalGroups(g)))))
             out.append(("rank_sweep.csv", try rankSweepCSV(g)))
-            let zeroShot = try parseSummary(data)["zero_shot_top1"] as? Double
+            let zeroShot = summary["zero_shot_top1"] as? Double
             guard let zeroShot else { throw TrainError.io("\(summaryPath): no 'zero_shot_top1'") }
             out.append(("table_final.tex", try finalTable(g, zeroShot: zeroShot)))
             if let ranks { out.append(("table_ranks.tex", try ranksTable(ranks))) }

@@ -7,7 +7,7 @@ import WoofViz
 ///
 /// Reads `<dir>/runs/<name>/summary.json` (and `linear_probe/summary.json` of LP-FT runs),
 /// writes `runs.csv` (one row per run), `groups.csv` (runs that differ only in their seed,
-/// named `<group>-s<seed>`, as mean ± std), `per_class.csv`, `ranks.csv` (the LoRA rank
+/// named `<group>-s<seed>`, as mean ± std), `per_class.csv`, `groups_per_class.csv`, `ranks.csv` (the LoRA rank
 /// sweep, with step times from `rank_bench.csv` if present), and the plots
 /// `accuracy_vs_params.png` and `accuracy_vs_bytes.png`.
 public enum Study {
@@ -144,6 +144,19 @@ public enum Study {
         return s
     }
 
+    /// Per-class val top-1 of each group: mean and sample std over its seeds.
+    public static func groupsPerClassCSV(_ runs: [Run], classes: [String]) -> String {
+        var s = "group,n,class,mean_top1,std_top1\n"
+        for g in groups(runs) {
+            let k = g.runs.map(\.perClass.count).min() ?? 0
+            for i in 0..<k {
+                let (m, sd) = meanStd(g.runs.map { $0.perClass[i] })
+                s += "\(g.name),\(g.runs.count),\(i < classes.count ? classes[i] : "\(i)"),\(f(m, 5)),\(f(sd, 5))\n"
+            }
+        }
+        return s
+    }
+
     /// The recipe of a run apart from its LoRA rank, alpha, targets and seed.
     static func recipeKey(_ r: Run) -> String {
         "\(r.mode) \(r.headInit) lp\(r.lpEpochs) ep\(r.epochs) lr\(r.lr) ls\(r.labelSmoothing) ld\(r.layerDecay)"
@@ -211,6 +224,7 @@ public enum Study {
         try AtomicFile.write(Data(runsCSV(runs).utf8), to: dir + "/runs.csv")
         try AtomicFile.write(Data(groupsCSV(runs).utf8), to: dir + "/groups.csv")
         try AtomicFile.write(Data(perClassCSV(runs, classes: classes).utf8), to: dir + "/per_class.csv")
+        try AtomicFile.write(Data(groupsPerClassCSV(runs, classes: classes).utf8), to: dir + "/groups_per_class.csv")
         let benchPath = dir + "/rank_bench.csv"
         let bench = FileManager.default.fileExists(atPath: benchPath) ? try CSVTable.read(benchPath) : nil
         try bench?.require(["lora_rank", "lora_targets", "ms_per_step", "img_per_s"])

@@ -53,11 +53,12 @@ final class ReportTests: XCTestCase {
             "attention_stats.csv": ["model", "head", "class", "mask_patches_mean", "entropy_mean"],
             "study_runs.csv": ["name", "mode", "lora_rank", "seed", "val_top1", "trainable_params"],
             "study_groups.csv": ["group", "n", "mode", "lora_rank", "mean_top1", "std_top1", "trainable_params"],
+            "study_per_class.csv": ["group", "n", "class", "mean_top1", "std_top1"],
             "study_ranks.csv": ["group", "lora_rank", "lora_targets", "n", "mean_top1", "trainable_params", "bench_ms_per_step"],
             "bench.csv": ["mode", "ours_img_per_s", "pytorch_img_per_s", "ratio"],
             "heldout.csv": ["model", "subset", "images", "correct", "top1"],
         ]
-        let optional: Set = ["study_runs.csv", "study_groups.csv", "study_ranks.csv", "bench.csv"]
+        let optional: Set = ["study_runs.csv", "study_groups.csv", "study_ranks.csv", "study_per_class.csv", "bench.csv"]
         for (name, cols) in expected.sorted(by: { $0.key < $1.key }) {
             let path = Self.results + "/" + name
             guard FileManager.default.fileExists(atPath: path) else {
@@ -144,6 +145,21 @@ final class ReportTests: XCTestCase {
         let recipes = try ReportTeX.studyTable(groups, excluding: try ReportTeX.rankOnlyGroups(ranks).union(try ReportTeX.finalGroups(groups)))
         XCTAssert(recipes.contains("lora-x &") && recipes.contains("full-ld &") && recipes.contains("LLRD 0.75"), recipes)
         for g in ["best-lora", "plain-full", "lora-x-r1"] { XCTAssertFalse(recipes.contains(g + " &"), g) }
+    }
+
+    /// With the final configurations over seeds, the per-class table gains their best full and
+    /// best LoRA group (mean over seeds), and its "all" row is their mean top-1.
+    func testPerClassTableTakesFinalGroupsOverSeeds() throws {
+        let main = try CSVTable(text: "class,images,zero_shot_top1,full_top1,lora_top1\na,100,0.90,0.80,0.85\nb,300,0.95,0.96,0.97\n", path: "per_class.csv")
+        let study = try CSVTable(text: "group,n,class,mean_top1,std_top1\nbest-lora,3,a,0.99,0.01\nbest-lora,3,b,0.91,0.02\n", path: "study_per_class.csv")
+        let tex = try ReportTeX.perClassTable(main, extra: [("best LoRA", "best-lora")], study: study)
+        XCTAssert(tex.contains("{@{}lrrrrr@{}}"), tex)
+        XCTAssert(tex.contains("class & images & zero-shot & full FT & LoRA & best LoRA \\\\"), tex)
+        XCTAssert(tex.contains("a & 100 & 90.0 & 80.0 & 85.0 & \\textbf{99.0} \\\\"), tex)
+        XCTAssert(tex.contains("all & 400 & 93.8 & 92.0 & 94.0 & 93.0 \\\\") || tex.contains("all & 400 & 93.8 & 92.0 & \\textbf{94.0} & 93.0 \\\\"), tex)
+        XCTAssertThrowsError(try ReportTeX.perClassTable(main, extra: [("x", "missing")], study: study)) { e in
+            XCTAssertTrue("\(e)".contains("no row for group missing, class a"), "\(e)")
+        }
     }
 
     func testMacroNamesAndFormats() throws {

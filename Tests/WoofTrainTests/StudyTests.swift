@@ -55,6 +55,10 @@ final class StudyTests: XCTestCase {
         XCTAssertEqual(Double(lora[9])!, 0.95, accuracy: 1e-9)
         XCTAssertEqual(Double(lora[10])!, 0.0141421, accuracy: 1e-5)
         XCTAssertTrue(try String(contentsOfFile: dir + "/per_class.csv", encoding: .utf8).contains("full-a,b,1.00000"))
+        let perClass = try CSVTable.read(dir + "/groups_per_class.csv")
+        let a = try XCTUnwrap(try perClass.rows(where: ["group": "lora-a", "class": "a"]).first)
+        XCTAssertEqual(try perClass.double(a, "n"), 2)
+        XCTAssertEqual(try perClass.double(a, "mean_top1"), 0.5)
         for png in ["accuracy_vs_params.png", "accuracy_vs_bytes.png"] {
             let data = try XCTUnwrap(FileManager.default.contents(atPath: dir + "/" + png))
             XCTAssertEqual(Array(data.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
