@@ -28,12 +28,8 @@ struct Bench: ParsableCommand {
     var csvHeader = false
     @Flag(help: "Blocking allreduce after the backward pass instead of overlapped buckets.")
     var noOverlap = false
-    @Option(help: "LoRA rank for --mode lora.")
-    var loraRank: Int = 8
-    @Option(help: "LoRA alpha for --mode lora (the update is scaled by alpha / rank).")
-    var loraAlpha: Double = 16
-    @Option(help: "Comma-separated layers given adapters for --mode lora (qkv, proj, fc1, fc2).")
-    var loraTargets: String = "qkv,proj,fc1,fc2"
+    /// Adapters timed by --mode lora.
+    @OptionGroup var lora: LoRAOptions
     @Option(help: "Data root for --mode data (default: $WOOF_DATA, data/imagewoof2-320, ../shared/data/imagewoof2-256).")
     var data: String?
 
@@ -64,8 +60,7 @@ struct Bench: ParsableCommand {
             let profiler = profile ? OpProfiler() : nil
             let result = try runBenchmark(mode: mode, batch: batchSize, steps: steps, warmup: warmup,
                                           threads: threads ?? defaultThreadsPerRank(comm),
-                                          lora: LoRAConfig(rank: loraRank, alpha: Float(loraAlpha),
-                                                           targets: loraTargets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }),
+                                          lora: lora.config,
                                           overlap: !noOverlap,
                                           profiler: profiler, log: comm.isRoot ? logLine : { _ in })
             if comm.isRoot {

@@ -20,12 +20,7 @@ struct Train: ParsableCommand {
     var weightDecay: Double = 0.05
     @Option(help: "Fraction of all steps spent in linear warm-up before the cosine decay.")
     var warmup: Double = 0.05
-    @Option(help: "LoRA rank r.")
-    var loraRank: Int = 8
-    @Option(help: "LoRA alpha (the update is scaled by alpha/r).")
-    var loraAlpha: Double = 16
-    @Option(help: "Comma-separated layers that get LoRA adapters, from qkv, proj, fc1, fc2.")
-    var loraTargets: String = "qkv,proj,fc1,fc2"
+    @OptionGroup var lora: LoRAOptions
     @Option(help: "Label smoothing of the cross-entropy.")
     var labelSmoothing: Double = 0
     @Option(help: "Head initialisation: random (trunc-normal σ .02) or imagenet (the pretrained head's rows of the ten classes).")
@@ -60,8 +55,7 @@ struct Train: ParsableCommand {
     func config() -> TrainConfig {
         var c = TrainConfig()
         c.mode = mode; c.epochs = epochs; c.batchSize = batchSize; c.lr = lr; c.weightDecay = weightDecay
-        c.warmup = warmup; c.loraRank = loraRank; c.loraAlpha = loraAlpha
-        c.loraTargets = loraTargets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        c.warmup = warmup; c.loraRank = lora.loraRank; c.loraAlpha = lora.loraAlpha; c.loraTargets = lora.targets
         c.labelSmoothing = labelSmoothing; c.headInit = headInit; c.layerDecay = layerDecay; c.linearProbeEpochs = linearProbeEpochs; c.data = data ?? ""; c.weights = weights ?? ""; c.out = out ?? ""
         c.seed = seed; c.limit = limit; c.evalLimit = evalLimit; c.checkpointEvery = checkpointEvery
         c.threads = threads ?? defaultThreadsPerRank(); c.loaderWorkers = loaderWorkers; c.overlap = !noOverlap
