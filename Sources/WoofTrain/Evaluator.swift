@@ -61,13 +61,14 @@ public struct EvalResult: Codable {
 /// to the ImageWoof classes' ImageNet indices; without it the 1000-way argmax is reported
 /// (`pred` is then an ImageNet index and counts as correct when it is the label's index).
 /// With `comm`, each rank evaluates its shard of the split and the counts are summed over
-/// ranks (per-image predictions stay local).
+/// ranks (per-image predictions stay local). With `tape` (a training step's), the forward
+/// passes reuse its arena instead of allocating their own.
 public func evaluate(model: VisionTransformer, loader: BatchLoader, zeroShot: Bool = false,
-                     progress: Progress? = nil, comm: Communicator? = nil) throws -> EvalResult {
+                     progress: Progress? = nil, comm: Communicator? = nil, tape: Tape = Tape()) throws -> EvalResult {
     let nc = model.config.numClasses
     let k = loader.dataset.classes.count
     let imagenet = nc == 1000 && k == imageWoofImageNetIndices.count
-    let step = GradientStep(model: model)
+    let step = GradientStep(model: model, tape: tape)
     var result = EvalResult(images: 0, correct: 0, classes: loader.dataset.classes,
                             confusion: Array(repeating: Array(repeating: 0, count: k), count: k),
                             otherPredictions: 0, labelCounts: Array(repeating: 0, count: k), seconds: 0, predictions: [])

@@ -129,10 +129,10 @@ func runTrainingPhase(_ config: TrainConfig, resume: Bool, headFrom: String?, lo
     let valLoader = BatchLoader(dataset: valSet, batchSize: perRank, mode: .eval, workers: cfg.loaderWorkers, prefetch: 2,
                                 rank: comm.rank, worldSize: comm.size)
     let trainer = Trainer(config: cfg, model: model, train: trainLoader, classNames: trainSet.classes,
-                          validate: {
+                          validate: { tape in
                               let p = Progress("  val", total: valLoader.order(epoch: 0).count)
                               p.enabled = comm.isRoot
-                              return try evaluate(model: model, loader: valLoader, progress: p, comm: comm)
+                              return try evaluate(model: model, loader: valLoader, progress: p, comm: comm, tape: tape)
                           }, outDir: cfg.out, comm: comm)
     trainer.log = log
     if resume, try !trainer.resume() { log("--resume: no checkpoint in \(cfg.out), starting from the beginning") }

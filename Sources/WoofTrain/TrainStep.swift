@@ -9,14 +9,16 @@ import WoofDist
 /// this batch.
 public struct GradientStep {
     public let model: VisionTransformer
-    public let tape = Tape()
+    public let tape: Tape
     public var labelSmoothing: Float = 0
     /// Data parallelism: gradients are handed to it as they become final during the
     /// backward pass; the caller completes the reduction with `sync.finish()`.
     public let sync: GradientSync?
 
-    public init(model: VisionTransformer, labelSmoothing: Float = 0, sync: GradientSync? = nil) {
-        self.model = model; self.labelSmoothing = labelSmoothing; self.sync = sync
+    /// `tape`: pass another step's tape to share its arena (evaluation between training
+    /// epochs then needs no memory of its own).
+    public init(model: VisionTransformer, labelSmoothing: Float = 0, sync: GradientSync? = nil, tape: Tape = Tape()) {
+        self.model = model; self.labelSmoothing = labelSmoothing; self.sync = sync; self.tape = tape
         if let sync { tape.onLeafGradientReady = { sync.gradientReady($0) } }
     }
 

@@ -60,7 +60,9 @@ public final class Trainer {
     public let comm: Communicator
     public let sync: GradientSync
     let train: BatchSource
-    let validate: (() throws -> EvalResult)?
+    /// Evaluates the model after each epoch, given the training step's tape to run on (so
+    /// evaluation shares the training arena: a second arena doubled a run's peak memory).
+    let validate: ((Tape) throws -> EvalResult)?
     public let outDir: String
     public var log: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
     public var showProgress = true
@@ -80,7 +82,7 @@ public final class Trainer {
 
     /// `train` yields this rank's shard, `config.batchSize / comm.size` images per batch.
     public init(config: TrainConfig, model: VisionTransformer, train: BatchSource, classNames: [String],
-                validate: (() throws -> EvalResult)?, outDir: String, comm: Communicator = .world) {
+                validate: ((Tape) throws -> EvalResult)?, outDir: String, comm: Communicator = .world) {
         self.config = config
         self.model = model
         self.train = train
@@ -198,7 +200,7 @@ public final class Trainer {
             progress.finish()
             state.skippedImages = Int(comm.allreduceSum([Int64(train.skippedImages)])[0])
             // Evaluate, record, and checkpoint the finished epoch.
-            let val = try validate?()
+            let val = try validate?(step.tape)
             let steps = Double(max(perEpoch, 1))
             var m = EpochMetrics(epoch: epoch, step: state.step, trainLoss: state.lossSum / Double(max(state.seen, 1)),
                                  trainAccuracy: Double(state.correct) / Double(max(state.seen, 1)),

@@ -217,6 +217,35 @@ final class TrainTests: XCTestCase {
         XCTAssertGreaterThan(rate, 0, line)
     }
 
+    /// Evaluation between epochs runs on the training step's tape: its forward fits in the
+    /// arena training already holds (a second arena doubled a run's peak memory), and the
+    /// logits are the same as on a fresh tape.
+    func testEvaluationSharesTheTrainingArena() throws {
+        final class Seen { var tapes: [ObjectIdentifier] = [] }
+        let seen = Seen()
+        var cfg = TrainConfig(); cfg.mode = "full"; cfg.epochs = 1; cfg.batchSize = 8; cfg.lr = 1e-3
+        let model = try VisionTransformer(config: tinyConfig, mode: cfg.trainMode, seed: 1)
+        let t = Trainer(config: cfg, model: model, train: MemorySource(count: 16, batch: 8), classNames: (0..<10).map(String.init),
+                        validate: { tape in
+                            seen.tapes.append(ObjectIdentifier(tape))
+                            return EvalResult(images: 10, correct: 5, classes: (0..<10).map(String.init),
+                                              confusion: Array(repeating: Array(repeating: 0, count: 10), count: 10),
+                                              otherPredictions: 0, labelCounts: Array(repeating: 1, count: 10), seconds: 0, predictions: [])
+                        }, outDir: tmpDir("shared-arena"))
+        t.showProgress = false; t.log = { _ in }
+        try t.run()
+        XCTAssertEqual(seen.tapes, [ObjectIdentifier(t.step.tape)])
+
+        let source = MemorySource(count: 8, batch: 8)
+        source.startEpoch(0, fromBatch: 0)
+        let batch = try XCTUnwrap(try source.nextBatch())
+        t.step(images: batch.images, labels: batch.labels)
+        let tape = t.step.tape, peak = tape.arena.peakBytes
+        let shared = GradientStep(model: model, tape: tape).logits(images: batch.images, count: 8)
+        XCTAssertEqual(tape.arena.peakBytes, peak)
+        XCTAssertEqual(shared, GradientStep(model: model).logits(images: batch.images, count: 8))
+    }
+
     func testBadOptionsAreRejected() {
         var c = TrainConfig(); c.mode = "lora"; c.loraRank = 0
         XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("rank"), "\($0)") }
