@@ -30,13 +30,15 @@ public struct TrainConfig: Codable, Equatable {
     public var layerDecay: Double = 1
     /// LP-FT: first train only the head for this many epochs (lr 1e-3), then `mode` from there.
     public var linearProbeEpochs: Int = 0
+    /// Evaluate on val after every N-th epoch (and always after the last).
+    public var evalEvery: Int = 1
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case mode, epochs, batchSize, lr, weightDecay, warmup, loraRank, loraAlpha, loraTargets, labelSmoothing
         case seed, limit, evalLimit, checkpointEvery, data, weights, out, threads, loaderWorkers, overlap
-        case headInit, layerDecay, linearProbeEpochs
+        case headInit, layerDecay, linearProbeEpochs, evalEvery
     }
 
     // Options added later decode to their defaults, so older checkpoints still resume.
@@ -66,7 +68,11 @@ public struct TrainConfig: Codable, Equatable {
         headInit = try c.decodeIfPresent(String.self, forKey: .headInit) ?? d.headInit
         layerDecay = try c.decodeIfPresent(Double.self, forKey: .layerDecay) ?? d.layerDecay
         linearProbeEpochs = try c.decodeIfPresent(Int.self, forKey: .linearProbeEpochs) ?? d.linearProbeEpochs
+        evalEvery = try c.decodeIfPresent(Int.self, forKey: .evalEvery) ?? d.evalEvery
     }
+
+    /// Whether the epoch `epoch` (0-based) ends with an evaluation.
+    public func evaluates(afterEpoch epoch: Int) -> Bool { (epoch + 1) % evalEvery == 0 || epoch + 1 == epochs }
 
     public var learningRate: Double { lr ?? (mode == "full" ? 1e-4 : 1e-3) }
 
@@ -96,6 +102,7 @@ public struct TrainConfig: Codable, Equatable {
         guard headInit == "random" || headInit == "imagenet" else { throw bad("--head-init must be random or imagenet, not '\(headInit)'") }
         guard layerDecay > 0, layerDecay <= 1 else { throw bad("--layer-decay must be in (0, 1]") }
         if let l = evalLimit, l <= 0 { throw bad("--eval-limit must be positive") }
+        guard evalEvery > 0 else { throw bad("--eval-every must be a positive integer") }
         if mode == "lora" {
             do { try LoRAConfig(rank: loraRank, alpha: Float(loraAlpha), targets: loraTargets).validate() }
             catch { throw bad("\(error)".replacingOccurrences(of: "invalid model configuration: ", with: "")) }

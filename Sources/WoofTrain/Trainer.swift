@@ -122,7 +122,7 @@ public final class Trainer {
         var a = saved, b = config
         for c in [\TrainConfig.out, \TrainConfig.data, \TrainConfig.weights] { a[keyPath: c] = ""; b[keyPath: c] = "" }
         a.threads = 0; b.threads = 0; a.loaderWorkers = 0; b.loaderWorkers = 0; a.epochs = 0; b.epochs = 0
-        a.overlap = true; b.overlap = true
+        a.overlap = true; b.overlap = true; a.evalEvery = 1; b.evalEvery = 1  // none changes the numbers
         guard a == b else {
             throw TrainError.checkpoint("\(checkpointPath) was made with different settings; run without --resume into a new --out, or repeat the original options")
         }
@@ -200,7 +200,7 @@ public final class Trainer {
             progress.finish()
             state.skippedImages = Int(comm.allreduceSum([Int64(train.skippedImages)])[0])
             // Evaluate, record, and checkpoint the finished epoch.
-            let val = try validate?(step.tape)
+            let val = config.evaluates(afterEpoch: epoch) ? try validate?(step.tape) : nil
             let steps = Double(max(perEpoch, 1))
             var m = EpochMetrics(epoch: epoch, step: state.step, trainLoss: state.lossSum / Double(max(state.seen, 1)),
                                  trainAccuracy: Double(state.correct) / Double(max(state.seen, 1)),

@@ -41,6 +41,8 @@ struct Train: ParsableCommand {
     var limit: Int?
     @Option(help: "Evaluate on the first N validation images only.")
     var evalLimit: Int?
+    @Option(help: "Evaluate on val after every N-th epoch (the last epoch always).")
+    var evalEvery: Int = 1
     @Option(help: "Also checkpoint every N optimizer steps (0: at epoch ends only).")
     var checkpointEvery: Int = 0
     @Option(help: "Compute threads per rank (default: cores / ranks on this node).")
@@ -57,7 +59,7 @@ struct Train: ParsableCommand {
         c.mode = mode; c.epochs = epochs; c.batchSize = batchSize; c.lr = lr; c.weightDecay = weightDecay
         c.warmup = warmup; c.loraRank = lora.loraRank; c.loraAlpha = lora.loraAlpha; c.loraTargets = lora.targets
         c.labelSmoothing = labelSmoothing; c.headInit = headInit; c.layerDecay = layerDecay; c.linearProbeEpochs = linearProbeEpochs; c.data = data ?? ""; c.weights = weights ?? ""; c.out = out ?? ""
-        c.seed = seed; c.limit = limit; c.evalLimit = evalLimit; c.checkpointEvery = checkpointEvery
+        c.seed = seed; c.limit = limit; c.evalLimit = evalLimit; c.checkpointEvery = checkpointEvery; c.evalEvery = evalEvery
         c.threads = threads ?? defaultThreadsPerRank(); c.loaderWorkers = loaderWorkers; c.overlap = !noOverlap
         return c
     }

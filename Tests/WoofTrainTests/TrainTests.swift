@@ -246,6 +246,32 @@ final class TrainTests: XCTestCase {
         XCTAssertEqual(shared, GradientStep(model: model).logits(images: batch.images, count: 8))
     }
 
+    /// --eval-every 2 over 3 epochs evaluates after epochs 2 and 3 (the last always); the
+    /// summary's final top-1 is the last epoch's.
+    func testEvalEveryEvaluatesNthAndLastEpoch() throws {
+        final class Count { var n = 0 }
+        let count = Count()
+        var cfg = TrainConfig(); cfg.mode = "lora"; cfg.epochs = 3; cfg.batchSize = 8; cfg.lr = 1e-3; cfg.evalEvery = 2
+        XCTAssertEqual((0..<3).map { cfg.evaluates(afterEpoch: $0) }, [false, true, true])
+        let model = try VisionTransformer(config: tinyConfig, mode: cfg.trainMode, seed: 1)
+        let out = tmpDir("eval-every")
+        let t = Trainer(config: cfg, model: model, train: MemorySource(count: 8, batch: 8), classNames: (0..<10).map(String.init),
+                        validate: { _ in
+                            count.n += 1
+                            return EvalResult(images: 10, correct: count.n, classes: (0..<10).map(String.init),
+                                              confusion: Array(repeating: Array(repeating: 0, count: 10), count: 10),
+                                              otherPredictions: 0, labelCounts: Array(repeating: 1, count: 10), seconds: 0, predictions: [])
+                        }, outDir: out)
+        t.showProgress = false; t.log = { _ in }
+        try t.run()
+        XCTAssertEqual(count.n, 2)
+        XCTAssertEqual(t.history.map { $0.valTop1 == nil }, [true, false, false])
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as! [String: Any]
+        XCTAssertEqual(summary["final_val_top1"] as? Double, 0.2)
+        cfg.evalEvery = 0
+        XCTAssertThrowsError(try cfg.validate()) { XCTAssertTrue("\($0)".contains("--eval-every"), "\($0)") }
+    }
+
     func testBadOptionsAreRejected() {
         var c = TrainConfig(); c.mode = "lora"; c.loraRank = 0
         XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("rank"), "\($0)") }
