@@ -344,7 +344,8 @@ public enum ReportData {
         ]
         // Flags the paper tests inside other conditionals exist even when their files do not:
         // TeX skipping a false branch must still see every nested \if as an \if.
-        for flag in ["study_seeds_available", "study_best_spread_available", "study_final_available", "study_ranks_timed_available"] {
+        for flag in ["study_seeds_available", "study_best_spread_available", "study_final_available", "study_ranks_timed_available",
+                     "study_recipes_available"] {
             s[flag] = false
         }
         var present = Set<String>()
@@ -364,12 +365,20 @@ public enum ReportData {
                 try finalNumbers(t, zeroShot: s["zero_shot_top1"] as! Double, into: &s)
             }
             if flag == "ranks" { try rankNumbers(t, into: &s) }
-            if dst == "study_runs.csv" { s["study_runs_count"] = t.rows.count }
+            if dst == "study_runs.csv" {
+                s["study_runs_count"] = t.rows.count
+                // LP-FT: the head's val top-1 after the linear probe (the best over LP runs).
+                if let c = t.header.firstIndex(of: "lp_val_top1"), let best = t.rows.compactMap({ Double($0[c]) }).max() {
+                    s["study_lp_probe_top1"] = best
+                }
+            }
             if flag == "bench" { try benchNumbers(t, into: &s) }
         }
         s["study_available"] = present.contains("study_runs.csv") && present.contains("study_groups.csv")
         s["bench_available"] = present.contains("bench.csv")
         s["study_ranks_available"] = s["study_available"] as! Bool && present.contains("study_ranks.csv")
+        // The recipe paragraph also quotes the linear probe's accuracy.
+        s["study_recipes_available"] = s["study_recipes_available"] as! Bool && s["study_lp_probe_top1"] != nil
         if !(s["study_available"] as! Bool) {
             for f in ["study_runs.csv", "study_groups.csv", "study_ranks.csv", "study_per_class.csv"] { try? FileManager.default.removeItem(atPath: reportDir + "/" + f) }
         }
@@ -458,9 +467,22 @@ public enum ReportData {
         return csv
     }
 
-    /// Headline numbers of the recipe/rank study: the best group overall and per mode.
+    /// The groups of study/recipes.grid, whose findings the paper's recipe paragraph states
+    /// (ReportTests checks this list against the grid).
+    static let recipeGroups = ["lora-imagenet", "full-imagenet", "lora-imagenet-lr3e-4", "lora-random", "full-imagenet-lr3e-5",
+                               "full-random", "full-imagenet-ld075", "lora-lpft", "full-lpft"]
+
+    /// Headline numbers of the recipe/rank study: the best group overall and per mode, and
+    /// every group's mean top-1 (`study_group_<name>_top1`).
     static func studyNumbers(_ t: CSVTable, into s: inout [String: Any]) throws {
         s["study_groups_count"] = t.rows.count
+        var names = Set<String>()
+        for r in t.rows.indices {
+            let g = try t.string(r, "group")
+            names.insert(g)
+            s["study_group_\(slug(g))_top1"] = try t.double(r, "mean_top1")
+        }
+        s["study_recipes_available"] = Set(recipeGroups).isSubset(of: names)
         s["study_max_seeds_count"] = try t.rows.indices.map { Int(try t.double($0, "n")) }.max() ?? 0
         s["study_seeds_available"] = (s["study_max_seeds_count"] as? Int ?? 0) > 1
         s["study_lora_ranks"] = Array(Set(try t.rows(where: ["mode": "lora"]).map { Int(try t.double($0, "lora_rank")) }))

@@ -18,6 +18,8 @@ public enum Study {
         public var mode: String
         public var headInit: String
         public var lpEpochs: Int
+        /// LP-FT: val top-1 of the head after the linear-probe phase (NaN otherwise).
+        public var lpValTop1: Double = .nan
         public var loraRank: Int
         public var loraAlpha: Double
         public var loraTargets: String
@@ -65,14 +67,15 @@ public enum Study {
         let mode = c["mode"] as? String ?? (s["mode"] as? String ?? "?")
         let steps = try need("steps", Int.self)
         let mainSeconds = try need("train_seconds", Double.self)
-        var seconds = mainSeconds
+        var seconds = mainSeconds, lpTop1 = Double.nan
         let lp = c["linearProbeEpochs"] as? Int ?? 0
-        if lp > 0, let probe = try readJSON(dir + "/linear_probe/summary.json"), let t = probe["train_seconds"] as? Double {
-            seconds += t
+        if lp > 0, let probe = try readJSON(dir + "/linear_probe/summary.json") {
+            seconds += probe["train_seconds"] as? Double ?? 0
+            lpTop1 = probe["final_val_top1"] as? Double ?? .nan
         }
         let isLoRA = mode == "lora"
         return Run(name: name, mode: mode,
-                   headInit: c["headInit"] as? String ?? "random", lpEpochs: lp,
+                   headInit: c["headInit"] as? String ?? "random", lpEpochs: lp, lpValTop1: lpTop1,
                    loraRank: isLoRA ? c["loraRank"] as? Int ?? 0 : 0,
                    loraAlpha: isLoRA ? c["loraAlpha"] as? Double ?? 0 : 0,
                    loraTargets: isLoRA ? (c["loraTargets"] as? [String] ?? []).joined(separator: "+") : "",
@@ -100,9 +103,9 @@ public enum Study {
     static func f(_ v: Double, _ digits: Int = 4) -> String { v.isFinite ? String(format: "%.\(digits)f", v) : "" }
 
     public static func runsCSV(_ runs: [Run]) -> String {
-        var s = "name,group,mode,head_init,lp_epochs,lora_rank,lora_alpha,lora_targets,epochs,seed,lr,label_smoothing,layer_decay,val_top1,best_val_top1,trainable_params,grad_bytes_per_step,ms_per_step,img_per_s,train_seconds,peak_rss_mib\n"
+        var s = "name,group,mode,head_init,lp_epochs,lp_val_top1,lora_rank,lora_alpha,lora_targets,epochs,seed,lr,label_smoothing,layer_decay,val_top1,best_val_top1,trainable_params,grad_bytes_per_step,ms_per_step,img_per_s,train_seconds,peak_rss_mib\n"
         for r in runs {
-            s += [r.name, r.group, r.mode, r.headInit, "\(r.lpEpochs)", "\(r.loraRank)", f(r.loraAlpha, 1), r.loraTargets,
+            s += [r.name, r.group, r.mode, r.headInit, "\(r.lpEpochs)", f(r.lpValTop1, 5), "\(r.loraRank)", f(r.loraAlpha, 1), r.loraTargets,
                   "\(r.epochs)", "\(r.seed)", String(format: "%g", r.lr), f(r.labelSmoothing, 2), f(r.layerDecay, 2),
                   f(r.valTop1, 5), f(r.bestValTop1, 5), "\(r.trainableParams)", "\(r.gradBytesPerStep)",
                   f(r.msPerStep, 1), f(r.imagesPerSecond, 2), f(r.trainSeconds, 1), f(r.peakRSSMiB, 0)].joined(separator: ",") + "\n"

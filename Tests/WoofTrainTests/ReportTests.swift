@@ -367,6 +367,38 @@ final class ReportTests: XCTestCase {
             let correct = models.map { n("\($0)_on_imagenet_val_correct_images") }
             XCTAssertLessThanOrEqual(correct.max()! - correct.min()!, 3, "held-out correct counts \(correct)")
         }
+        // 4.5, the recipe paragraph (2-epoch points, one seed): from the pretrained head at the default lr both end
+        // within a quarter point of zero-shot; lower lr adds to it; layer decay gives full FT its best short run;
+        // random-head full FT stays below zero-shot and LoRA barely above; LP-FT and its probe stay below zero-shot.
+        if s["study_recipes_available"] as? Bool == true {
+            let z = n("zero_shot_top1")
+            func g(_ name: String) -> Double { n("study_group_" + ReportData.slug(name) + "_top1") }
+            for name in ["lora-imagenet", "full-imagenet"] { XCTAssertLessThan(abs(g(name) - z), 0.0025, name) }
+            XCTAssertGreaterThan(g("lora-imagenet-lr3e-4"), max(z, g("lora-imagenet")))
+            XCTAssertGreaterThan(g("full-imagenet-lr3e-5"), max(z, g("full-imagenet")))
+            XCTAssertEqual(ReportData.recipeGroups.filter { $0.hasPrefix("full") }.max { g($0) < g($1) }, "full-imagenet-ld075")
+            XCTAssertGreaterThan(g("full-imagenet-ld075"), z)
+            XCTAssertLessThan(g("full-random"), z)
+            XCTAssertGreaterThan(g("lora-random"), z)
+            XCTAssertLessThan(g("lora-random") - z, 0.003)
+            for name in ["lora-lpft", "full-lpft"] { XCTAssertLessThan(g(name), z, name) }
+            XCTAssertLessThan(n("study_lp_probe_top1"), z)
+        }
+        // Discussion: the best full and the best LoRA study group are level (within a quarter point).
+        if s["study_available"] as? Bool == true {
+            XCTAssertLessThan(abs(n("study_best_full_mean_top1") - n("study_best_lora_mean_top1")), 0.0025)
+            XCTAssertGreaterThan(n("study_best_full_mean_top1") - n("full_top1"), 0.005)  // "well above the main full run"
+        }
+    }
+
+    /// The recipe paragraph's groups are exactly the runs of study/recipes.grid.
+    func testRecipeGroupsMatchTheGrid() throws {
+        let grid = try text(Self.root + "/study/recipes.grid")
+        let names = grid.split(separator: "\n").compactMap { line -> String? in
+            let l = line.trimmingCharacters(in: .whitespaces)
+            return l.isEmpty || l.hasPrefix("#") ? nil : String(l.split(separator: " ")[0])
+        }
+        XCTAssertEqual(Set(names), Set(ReportData.recipeGroups))
     }
 
     /// The README's results block is the one generated from summary.json.

@@ -44,10 +44,12 @@ final class StudyTests: XCTestCase {
         let runs = try String(contentsOfFile: dir + "/runs.csv", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(runs.count, 4)                  // header + 3 finished runs; the unfinished one is left out
         XCTAssertTrue(runs[0].hasPrefix("name,group,mode,head_init"))
-        let full = runs.first { $0.hasPrefix("full-a,") }!.split(separator: ",", omittingEmptySubsequences: false)
-        XCTAssertEqual(full[16], "20000000")           // bytes allreduced per step = 4 × trainable
-        XCTAssertEqual(full[17], "500.0")              // ms per step = train_seconds / steps
-        XCTAssertEqual(full[5], "0")                   // full runs have no rank
+        let t = try CSVTable.read(dir + "/runs.csv")
+        let full = try XCTUnwrap(try t.rows(where: ["name": "full-a"]).first)
+        XCTAssertEqual(try t.string(full, "grad_bytes_per_step"), "20000000")  // bytes allreduced per step = 4 × trainable
+        XCTAssertEqual(try t.string(full, "ms_per_step"), "500.0")            // ms per step = train_seconds / steps
+        XCTAssertEqual(try t.string(full, "lora_rank"), "0")                  // full runs have no rank
+        XCTAssertEqual(try t.string(full, "lp_val_top1"), "")                 // no linear-probe phase
         let groups = try String(contentsOfFile: dir + "/groups.csv", encoding: .utf8).split(separator: "\n")
         let lora = groups.first { $0.hasPrefix("lora-a,") }!.split(separator: ",", omittingEmptySubsequences: false)
         XCTAssertEqual(lora[1], "2")
@@ -96,6 +98,18 @@ final class StudyTests: XCTestCase {
         XCTAssertThrowsError(try Study.write(dir: dir, baselineTop1: nil, classes: [])) { e in
             XCTAssertTrue("\(e)".contains("rank_bench.csv: missing column(s) lora_targets"), "\(e)")
         }
+    }
+
+    /// An LP-FT run adds its linear-probe phase's time and records the probe's val top-1.
+    func testLinearProbePhaseIsCounted() throws {
+        let lp = summary(mode: "lora", top1: 0.94, seed: 0, params: 10).replacingOccurrences(of: "\"linearProbeEpochs\": 0", with: "\"linearProbeEpochs\": 1")
+        let dir = try makeSweep([("lora-lpft", lp)])
+        try FileManager.default.createDirectory(atPath: dir + "/runs/lora-lpft/linear_probe", withIntermediateDirectories: true)
+        try #"{"train_seconds": 20.0, "final_val_top1": 0.9328}"#.write(toFile: dir + "/runs/lora-lpft/linear_probe/summary.json", atomically: true, encoding: .utf8)
+        let run = try XCTUnwrap(try Study.readRuns(dir: dir).first)
+        XCTAssertEqual(run.lpEpochs, 1)
+        XCTAssertEqual(run.trainSeconds, 70)
+        XCTAssertEqual(run.lpValTop1, 0.9328)
     }
 
     func testMalformedSummaryIsNamed() throws {
