@@ -464,9 +464,25 @@ public enum ReportTeX {
             s += "| \(name) | \(try plain("\(m)_top1"))% | \(try plain("\(m)_trainable_params")) | \(try plain("\(m)_grad_mb")) MB"
             s += " | \(try plain("\(m)_train_min")) min | \(try plain("\(m)_train_img_per_s")) | \(try plain("\(m)_peak_rss_mib")) MiB |\n"
         }
-        s += "\nViT-Ti/16 (timm, ImageNet-21k → 1k) on ImageWoof val (\(try plain("val_images")) images); \(try plain("full_epochs")) epochs,"
+        // The study's best recipe per method: the final configurations over seeds when they are
+        // in, otherwise the best short run.
+        if o["study_final_available"] as? Bool == true {
+            for (m, name) in [("full", "full fine-tuning"), ("lora", "LoRA")] {
+                let k = "study_final_best_\(m)"
+                s += "| \(name), best recipe (`\(try plain(k + "_group"))`, \(try plain("study_final_epochs")) epochs, \(try plain(k + "_runs_count")) seeds)"
+                s += " | \(try plain(k + "_mean_top1")) ± \(try plain(k + "_std_top1"))% | | | | | |\n"
+            }
+        } else if o["study_available"] as? Bool == true {
+            for (m, name) in [("full", "full fine-tuning"), ("lora", "LoRA")] {
+                let k = "study_best_\(m)"
+                s += "| \(name), best recipe so far (`\(try plain(k + "_group"))`, \(try plain(k + "_epochs")) epochs, \(try plain(k + "_runs_count")) seed)"
+                s += " | \(try plain(k + "_mean_top1"))% | \(try plain(k + "_trainable_params")) | | | | |\n"
+            }
+        }
+        s += "\nViT-Ti/16 (timm, ImageNet-21k → 1k) on ImageWoof val (\(try plain("val_images")) images); the main runs: \(try plain("full_epochs")) epochs,"
         s += " batch \(try plain("train_batch")), one process on \(try plain("machine_cpu")) with \(try plain("machine_cores")) cores"
-        s += " (single seed; other work shared the cores, so times are upper bounds). From `report/results/summary.json`"
+        s += " (single seed; other work shared the cores, so times are upper bounds)"
+        s += o["study_available"] as? Bool == true ? "; the best-recipe rows come from the recipe study (`make study`). From `report/results/summary.json`" : ". From `report/results/summary.json`"
         s += " (`make results`); the paper is `make report`.\n"
         _ = try num("zero_shot_top1")
         return s
