@@ -537,6 +537,9 @@ public enum ReportData {
         s["study_ranks_worst_group"] = try t.string(lo, "group")
         s["study_ranks_worst_mean_top1"] = acc[lo]
         s["study_ranks_spread_pp"] = 100 * (acc[hi] - acc[lo])
+        if let n = (s["val_images"] as? Double) ?? (s["val_images"] as? Int).map(Double.init) {
+            s["study_ranks_spread_images"] = Int(((acc[hi] - acc[lo]) * n).rounded())
+        }
         let all = LoRAConfig.allTargets.joined(separator: "+")
         let full = try t.rows(where: ["lora_targets": all]).sorted { try t.double($0, "lora_rank") < t.double($1, "lora_rank") }
         var timed = false

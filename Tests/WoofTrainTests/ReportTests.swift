@@ -384,6 +384,11 @@ final class ReportTests: XCTestCase {
             for name in ["lora-lpft", "full-lpft"] { XCTAssertLessThan(g(name), z, name) }
             XCTAssertLessThan(n("study_lp_probe_top1"), z)
         }
+        // 4.5, rank sweep: "the step time grows only" from the smallest to the largest all-layer rank (< 30%).
+        if s["study_ranks_timed_available"] as? Bool == true {
+            XCTAssertGreaterThan(n("study_ranks_max_rank_step_s"), n("study_ranks_min_rank_step_s"))
+            XCTAssertLessThan(n("study_ranks_max_rank_step_s"), 1.3 * n("study_ranks_min_rank_step_s"))
+        }
         // Discussion: the best full and the best LoRA study group are level (within a quarter point).
         if s["study_available"] as? Bool == true {
             XCTAssertLessThan(abs(n("study_best_full_mean_top1") - n("study_best_lora_mean_top1")), 0.0025)
