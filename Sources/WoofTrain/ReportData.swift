@@ -504,9 +504,8 @@ public enum ReportData {
     /// length; sweep points are shorter). Their best overall, best full and best LoRA group,
     /// each as mean ± std over its seeds and against the zero-shot head.
     static func finalNumbers(_ t: CSVTable, zeroShot: Double, into s: inout [String: Any]) throws {
-        let epochs = try t.rows.indices.map { Int(try t.double($0, "epochs")) }
+        let (finals, epochs) = try ReportTeX.longestTrained(t)
         guard let longest = epochs.max() else { return }
-        let finals = t.rows.indices.filter { epochs[$0] == longest }
         let seeds = try finals.map { Int(try t.double($0, "n")) }
         s["study_final_epochs"] = longest
         s["study_recipe_epochs"] = epochs.min()!  // the sweep points

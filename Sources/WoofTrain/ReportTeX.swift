@@ -268,11 +268,9 @@ public enum ReportTeX {
     /// The final configurations (the groups trained longest) over their seeds, against the
     /// zero-shot head.
     static func finalTable(_ t: CSVTable, zeroShot: Double) throws -> String {
-        let epochs = try t.rows.indices.map { Int(try t.double($0, "epochs")) }
-        let longest = epochs.max() ?? 0
         var s = "\\begin{tabular}{@{}lllrrrrr@{}}\n\\toprule\n"
         s += "configuration & method & head init & lr & seeds & top-1 (\\%) & vs.\\ zero-shot (pp) & train (min) \\\\\n\\midrule\n"
-        let rows = try t.rows.indices.filter { epochs[$0] == longest }.sorted {
+        let rows = try longestTrained(t).rows.sorted {
             (try t.string($0, "mode"), try t.string($0, "group")) < (try t.string($1, "mode"), try t.string($1, "group")) }
         for r in rows {
             let mode = try t.string(r, "mode")
@@ -326,9 +324,17 @@ public enum ReportTeX {
     /// The final configurations: the groups trained for the most epochs, when sweep points
     /// were trained for fewer (otherwise none: every group is a sweep point).
     static func finalGroups(_ t: CSVTable) throws -> Set<String> {
+        let (rows, epochs) = try longestTrained(t)
+        guard Set(epochs).count > 1 else { return [] }
+        return Set(try rows.map { try t.string($0, "group") })
+    }
+
+    /// Rows of study_groups.csv trained for the most epochs (the final configurations), and
+    /// every row's epochs.
+    static func longestTrained(_ t: CSVTable) throws -> (rows: [Int], epochs: [Int]) {
         let epochs = try t.rows.indices.map { Int(try t.double($0, "epochs")) }
-        guard let longest = epochs.max(), Set(epochs).count > 1 else { return [] }
-        return Set(try t.rows.indices.filter { epochs[$0] == longest }.map { try t.string($0, "group") })
+        let longest = epochs.max() ?? 0
+        return (t.rows.indices.filter { epochs[$0] == longest }, epochs)
     }
 
     /// Points of the study plot: mean top-1 (%) against trainable parameters, LoRA flagged.
