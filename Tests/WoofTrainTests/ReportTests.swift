@@ -260,7 +260,7 @@ final class ReportTests: XCTestCase {
         for m in numbers.captures(#"\\newif\\if([A-Za-z]+)"#) { defined.formUnion([m, "if" + m]) }
         for m in paper.captures(#"\\(?:re)?newcommand\{?\\([A-Za-z]+)"#) { defined.insert(m) }
         // Data macros are CamelCase with at least two capitalized words; LaTeX's own are listed.
-        let latex: Set = ["LaTeX", "TeX", "BibTeX"]
+        let latex: Set = ["LaTeX", "TeX", "BibTeX", "FloatBarrier"]
         for used in Set(paper.captures(#"\\((?:if)?[A-Z][a-z]+[A-Z][A-Za-z]*)"#)) where !latex.contains(used) {
             XCTAssert(defined.contains(used) || defined.contains(String(used.dropFirst(2))), "paper.tex uses \\\(used), which numbers.tex does not define")
         }
@@ -389,9 +389,19 @@ final class ReportTests: XCTestCase {
             XCTAssertGreaterThan(n("study_ranks_max_rank_step_s"), n("study_ranks_min_rank_step_s"))
             XCTAssertLessThan(n("study_ranks_max_rank_step_s"), 1.3 * n("study_ranks_min_rank_step_s"))
         }
-        // Discussion: the best full and the best LoRA study group are level (within a quarter point).
+        // 4.2: "woof-dist is … times as fast" as PyTorch in every mode.
+        if s["bench_available"] as? Bool == true {
+            for m in ["full", "lora", "eval"] { XCTAssertGreaterThan(n("bench_\(m)_ours_over_pytorch_speedup"), 1, m) }
+        }
+        // Abstract: "LoRA's accuracy is flat" across the sweep's ranks (a spread under a quarter point).
+        if s["study_ranks_available"] as? Bool == true {
+            XCTAssertLessThan(n("study_ranks_spread_pp"), 0.25)
+        }
+        // Abstract, Discussion, Conclusion: the best full and the best LoRA study group are level
+        // (within a quarter point) and both beat the zero-shot head.
         if s["study_available"] as? Bool == true {
             XCTAssertLessThan(abs(n("study_best_full_mean_top1") - n("study_best_lora_mean_top1")), 0.0025)
+            for m in ["full", "lora"] { XCTAssertGreaterThan(n("study_best_\(m)_mean_top1"), n("zero_shot_top1"), m) }
             XCTAssertGreaterThan(n("study_best_full_mean_top1") - n("full_top1"), 0.005)  // "well above the main full run"
         }
     }
