@@ -42,6 +42,10 @@ public struct ViTConfig: Codable, Equatable, Sendable {
 public struct LoRAConfig: Codable, Equatable, Sendable {
     /// The dense layers of a block that can carry adapters (timm names).
     public static let allTargets = ["qkv", "proj", "fc1", "fc2"]
+    /// How result files (bench.csv, runs.csv) spell a target set: the names joined by "+".
+    public static func key(_ targets: [String]) -> String { targets.joined(separator: "+") }
+    /// The key of all four targets.
+    public static let allTargetsKey = key(allTargets)
     public var rank: Int = 8
     public var alpha: Float = 16
     public var targets: [String] = LoRAConfig.allTargets

@@ -109,6 +109,6 @@ public func runBenchmark(mode: String, batch: Int, steps: Int, warmup: Int, thre
     r.computeSecondsPerStep = median - commMedian
     r.allreduceBytesPerStep = sync?.bytesPerStep ?? 0
     r.overlap = overlap
-    if mode == "lora" { r.loraRank = lora.rank; r.loraTargets = lora.targets.joined(separator: "+") }
+    if mode == "lora" { r.loraRank = lora.rank; r.loraTargets = LoRAConfig.key(lora.targets) }
     return r
 }

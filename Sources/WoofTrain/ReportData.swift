@@ -539,7 +539,7 @@ public enum ReportData {
         if let n = (s["val_images"] as? Double) ?? (s["val_images"] as? Int).map(Double.init) {
             s["study_ranks_spread_images"] = Int(((acc[hi] - acc[lo]) * n).rounded())
         }
-        let all = LoRAConfig.allTargets.joined(separator: "+")
+        let all = LoRAConfig.allTargetsKey
         let full = try t.rows(where: ["lora_targets": all]).sorted { try t.double($0, "lora_rank") < t.double($1, "lora_rank") }
         var timed = false
         if let a = full.first, let b = full.last, a != b {

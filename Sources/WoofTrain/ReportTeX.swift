@@ -243,7 +243,7 @@ public enum ReportTeX {
     /// recipe table); the default r 8 on all layers is a recipe point as well.
     static func rankOnlyGroups(_ ranks: CSVTable?) throws -> Set<String> {
         guard let ranks else { return [] }
-        let d = LoRAConfig(), all = LoRAConfig.allTargets.joined(separator: "+")
+        let d = LoRAConfig(), all = LoRAConfig.allTargetsKey
         return Set(try ranks.rows.indices.filter { r in
             let (rank, targets) = (Int(try ranks.double(r, "lora_rank")), try ranks.string(r, "lora_targets"))
             return rank != d.rank || targets != all

@@ -78,7 +78,7 @@ public enum Study {
                    headInit: c["headInit"] as? String ?? "random", lpEpochs: lp, lpValTop1: lpTop1,
                    loraRank: isLoRA ? c["loraRank"] as? Int ?? 0 : 0,
                    loraAlpha: isLoRA ? c["loraAlpha"] as? Double ?? 0 : 0,
-                   loraTargets: isLoRA ? (c["loraTargets"] as? [String] ?? []).joined(separator: "+") : "",
+                   loraTargets: isLoRA ? LoRAConfig.key(c["loraTargets"] as? [String] ?? []) : "",
                    epochs: try need("epochs", Int.self), seed: c["seed"] as? Int ?? 0,
                    lr: s["learning_rate"] as? Double ?? .nan,
                    labelSmoothing: c["labelSmoothing"] as? Double ?? 0, layerDecay: c["layerDecay"] as? Double ?? 1,
@@ -174,7 +174,7 @@ public enum Study {
         guard let best = byRecipe.values.max(by: { a, b in
             (a.count, a.reduce(0) { $0 + $1.runs.count }, recipeKey(b[0].first)) < (b.count, b.reduce(0) { $0 + $1.runs.count }, recipeKey(a[0].first))
         }), best.count >= 2 else { return [] }
-        let all = LoRAConfig.allTargets.joined(separator: "+")
+        let all = LoRAConfig.allTargetsKey
         return best.sorted { a, b in
             (a.first.loraTargets == all ? 0 : 1, a.first.loraTargets.count, a.first.loraRank)
                 < (b.first.loraTargets == all ? 0 : 1, b.first.loraTargets.count, b.first.loraRank)
