@@ -564,6 +564,9 @@ public enum ReportData {
             s["bench_\(m)_ours_img_per_s"] = try t.double(r, "ours_img_per_s")
             s["bench_\(m)_pytorch_img_per_s"] = try t.double(r, "pytorch_img_per_s")
             s["bench_\(m)_ours_over_pytorch_speedup"] = try t.double(r, "ratio")
+            for who in ["ours", "pytorch"] {
+                s["bench_\(m)_\(who)_peak_rss_mib"] = try t.double(r, "\(who)_peak_rss_mib")
+            }
         }
     }
 
