@@ -547,6 +547,8 @@ public enum ReportData {
             s["study_ranks_max_rank"] = Int(try t.double(b, "lora_rank"))
             s["study_ranks_min_rank_trainable_params"] = Int(try t.double(a, "trainable_params"))
             s["study_ranks_max_rank_trainable_params"] = Int(try t.double(b, "trainable_params"))
+            s["study_ranks_min_rank_mean_top1"] = try t.double(a, "mean_top1")
+            s["study_ranks_max_rank_mean_top1"] = try t.double(b, "mean_top1")
             let (msA, msB) = (try t.string(a, "bench_ms_per_step"), try t.string(b, "bench_ms_per_step"))
             if !msA.isEmpty && !msB.isEmpty {
                 s["study_ranks_min_rank_step_s"] = try t.double(a, "bench_ms_per_step") / 1000
