@@ -345,7 +345,7 @@ public enum ReportData {
         // Flags the paper tests inside other conditionals exist even when their files do not:
         // TeX skipping a false branch must still see every nested \if as an \if.
         for flag in ["study_seeds_available", "study_best_spread_available", "study_final_available", "study_ranks_timed_available",
-                     "study_recipes_available"] {
+                     "study_recipes_available", "study_rank_grid_available"] {
             s[flag] = false
         }
         var present = Set<String>()
@@ -472,6 +472,12 @@ public enum ReportData {
     static let recipeGroups = ["lora-imagenet", "full-imagenet", "lora-imagenet-lr3e-4", "lora-random", "full-imagenet-lr3e-5",
                                "full-random", "full-imagenet-ld075", "lora-lpft", "full-lpft"]
 
+    /// The groups of study/ranks.grid plus its r 8 / all-layers point (the recipe
+    /// `lora-imagenet-lr3e-4`), whose findings the rank paragraph states (checked against the grid).
+    static let rankGroups = ["lora-imagenet-lr3e-4-r1", "lora-imagenet-lr3e-4-r2", "lora-imagenet-lr3e-4-r4", "lora-imagenet-lr3e-4",
+                             "lora-imagenet-lr3e-4-r16", "lora-imagenet-lr3e-4-r32", "lora-imagenet-lr3e-4-qkv",
+                             "lora-imagenet-lr3e-4-qkvproj"]
+
     /// Headline numbers of the recipe/rank study: the best group overall and per mode, and
     /// every group's mean top-1 (`study_group_<name>_top1`).
     static func studyNumbers(_ t: CSVTable, into s: inout [String: Any]) throws {
@@ -483,6 +489,7 @@ public enum ReportData {
             s["study_group_\(slug(g))_top1"] = try t.double(r, "mean_top1")
         }
         s["study_recipes_available"] = Set(recipeGroups).isSubset(of: names)
+        s["study_rank_grid_available"] = Set(rankGroups).isSubset(of: names)
         s["study_max_seeds_count"] = try t.rows.indices.map { Int(try t.double($0, "n")) }.max() ?? 0
         s["study_seeds_available"] = (s["study_max_seeds_count"] as? Int ?? 0) > 1
         s["study_lora_ranks"] = Array(Set(try t.rows(where: ["mode": "lora"]).map { Int(try t.double($0, "lora_rank")) }))

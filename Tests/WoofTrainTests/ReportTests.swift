@@ -401,6 +401,12 @@ final class ReportTests: XCTestCase {
             XCTAssertEqual(n("study_ranks_min_rank"), 1)
             XCTAssertLessThan(n("study_ranks_best_mean_top1") - n("study_ranks_min_rank_mean_top1"), 0.0025)
         }
+        // 4.5: "nor does it need every layer": qkv alone and qkv + proj within a quarter point of all four.
+        if s["study_rank_grid_available"] as? Bool == true {
+            for g in ["lora_imagenet_lr3e_4_qkv", "lora_imagenet_lr3e_4_qkvproj"] {
+                XCTAssertLessThan(abs(n("study_group_\(g)_top1") - n("study_group_lora_imagenet_lr3e_4_top1")), 0.0025, g)
+            }
+        }
         // Abstract, Discussion, Conclusion: the best full and the best LoRA study group are level
         // (within a quarter point) and both beat the zero-shot head.
         if s["study_available"] as? Bool == true {
@@ -410,14 +416,17 @@ final class ReportTests: XCTestCase {
         }
     }
 
-    /// The recipe paragraph's groups are exactly the runs of study/recipes.grid.
+    /// The recipe and rank paragraphs' groups are exactly the runs of study/recipes.grid and ranks.grid.
     func testRecipeGroupsMatchTheGrid() throws {
-        let grid = try text(Self.root + "/study/recipes.grid")
-        let names = grid.split(separator: "\n").compactMap { line -> String? in
-            let l = line.trimmingCharacters(in: .whitespaces)
-            return l.isEmpty || l.hasPrefix("#") ? nil : String(l.split(separator: " ")[0])
+        func names(_ grid: String) throws -> Set<String> {
+            Set(try text(Self.root + "/study/" + grid).split(separator: "\n").compactMap { line -> String? in
+                let l = line.trimmingCharacters(in: .whitespaces)
+                return l.isEmpty || l.hasPrefix("#") ? nil : String(l.split(separator: " ")[0])
+            })
         }
-        XCTAssertEqual(Set(names), Set(ReportData.recipeGroups))
+        XCTAssertEqual(try names("recipes.grid"), Set(ReportData.recipeGroups))
+        // The rank sweep's r 8 / all-layers point is the recipe grid's lora-imagenet-lr3e-4.
+        XCTAssertEqual(try names("ranks.grid").union(["lora-imagenet-lr3e-4"]), Set(ReportData.rankGroups))
     }
 
     /// The README's results block is the one generated from summary.json.
