@@ -41,6 +41,13 @@ public enum Study {
         public var perClass: [Double]
     }
 
+    /// 0.0003 → "3e-4", 0.75 → "0.75": how the grids spell learning rates and factors.
+    static func shortNumber(_ v: Double) -> String {
+        guard v != 0, abs(v) < 0.01 else { return String(format: "%g", v) }
+        let e = Int(floor(log10(abs(v)))), m = v / pow(10, Double(e))
+        return (abs(m - m.rounded()) < 1e-6 ? String(Int(m.rounded())) : String(format: "%g", m)) + "e\(e)"
+    }
+
     /// `lora-imagenet-s2` → `lora-imagenet`: runs that differ only in their seed share a group.
     public static func group(ofRun name: String) -> String {
         guard let r = name.range(of: #"-s[0-9]+$"#, options: .regularExpression) else { return name }
@@ -233,18 +240,22 @@ public enum Study {
         try bench?.require(["lora_rank", "lora_targets", "ms_per_step", "img_per_s"])
         try AtomicFile.write(Data(try ranksCSV(runs, bench: bench).utf8), to: dir + "/ranks.csv")
 
-        // One series per recipe family (mode, targets, epochs, head init); points are the
-        // group means, so a rank sweep reads as a line from r 1 to r 32.
+        // One series per recipe family (everything but the rank); points are the group means,
+        // so a rank sweep reads as a line from r 1 to r 32 and nothing else is joined.
         let groupList = groups(runs)
         let groups = groupList.map { g -> Run in var r = g.first; r.valTop1 = g.mean; return r }
         let families = Dictionary(grouping: groups) { r in
-            r.mode == "lora" ? "LoRA \(r.loraTargets), \(r.epochs) ep, \(r.headInit) head\(r.lpEpochs > 0 ? ", LP-FT" : "")"
-                             : "full, \(r.epochs) ep, \(r.headInit) head\(r.lpEpochs > 0 ? ", LP-FT" : "")"
+            (r.mode == "lora" ? "LoRA \(r.loraTargets)" : "full") + ", \(r.epochs) ep, \(r.headInit) head"
+                + (r.lpEpochs > 0 ? ", LP-FT" : "") + ", lr \(shortNumber(r.lr))"
+                + (r.layerDecay < 1 ? ", layer decay \(shortNumber(r.layerDecay))" : "")
+                + (r.labelSmoothing > 0 ? ", smoothing \(shortNumber(r.labelSmoothing))" : "")
         }
         for (xName, file, x) in [("trainable parameters", "accuracy_vs_params.png", { (r: Run) in Double(r.trainableParams) }),
                                  ("gradient bytes allreduced per step", "accuracy_vs_bytes.png", { (r: Run) in Double(r.gradBytesPerStep) })] {
+            // Markers tell the modes apart where the palette's colours repeat.
             var series = families.keys.sorted().map { k in
-                LinePlot.Series(name: k, points: families[k]!.sorted { x($0) < x($1) }.map { (x($0), 100 * $0.valTop1) })
+                LinePlot.Series(name: k, points: families[k]!.sorted { x($0) < x($1) }.map { (x($0), 100 * $0.valTop1) },
+                                marker: families[k]![0].mode == "lora" ? .circle : .square)
             }
             if let b = baselineTop1 {
                 let xs = groups.map(x)
@@ -252,12 +263,9 @@ public enum Study {
                                     points: [(xs.min()! / 2, 100 * b), (xs.max()! * 2, 100 * b)],
                                     color: .gray, dashed: true, marker: .none))
             }
-            // Room below the data for the legend, so it never hides a point.
-            let ys = series.flatMap { $0.points.map(\.y) }
-            let lo = ys.min()!, hi = ys.max()!, span = max(hi - lo, 0.5)
+            // The legend goes under the figure: with a dozen families no corner is free.
             try LinePlot(title: "ImageWoof val top-1 vs \(xName)", xLabel: xName + " (log scale)", yLabel: "val top-1 (%)",
-                         series: series, xLog: true, yRange: (lo - span * (0.25 + 0.12 * Double(series.count)))...(hi + 0.1 * span),
-                         legend: .bottomRight).write(to: dir + "/" + file)
+                         series: series, xLog: true, legend: .below).write(to: dir + "/" + file)
         }
 
         func pad(_ s: String, _ n: Int, left: Bool = false) -> String {

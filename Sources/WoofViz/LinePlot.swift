@@ -34,9 +34,11 @@ public struct LinePlot {
         }
     }
 
-    /// Where the legend goes; `.auto` picks the plot corner covering the fewest data.
+    /// Where the legend goes; `.auto` picks the plot corner covering the fewest data;
+    /// `.below` puts it under the figure in up to two columns (the canvas grows by its height),
+    /// so a long legend never covers a point.
     public enum LegendPosition: Sendable {
-        case auto, topLeft, topRight, bottomLeft, bottomRight, hidden
+        case auto, topLeft, topRight, bottomLeft, bottomRight, below, hidden
     }
 
     public var title: String
@@ -88,11 +90,11 @@ public struct LinePlot {
         series[i].color ?? RGBColor.palette[i % RGBColor.palette.count]
     }
 
-    /// Renders the figure at `size`.
+    /// Renders the figure at `size` (taller by the legend with `.below`).
     public func render() -> RGBCanvas {
         let W = max(1, size.width), H = max(1, size.height)
-        var canvas = RGBCanvas(width: W, height: H, background: .white)
         let s = max(1, scale ?? Int((Double(min(W, H)) / 300).rounded()))
+        var canvas = RGBCanvas(width: W, height: H + belowLegendLayout(width: W, scale: s).height, background: .white)
         let titleScale = s + 1
         let pad = 6 * s, gap = 3 * s, tickLen = 3 * s
         let frame = max(1, (s + 1) / 2)
@@ -193,15 +195,52 @@ public struct LinePlot {
             canvas.drawText(title, x: max(pad, px0 + (px1 - px0 - w) / 2), y: pad, color: ink, scale: ts)
         }
 
-        drawLegend(on: &canvas, plot: (px0, py0, px1, py1), runs: runsPerSeries, scale: s)
+        if legend == .below {
+            drawLegendBelow(on: &canvas, top: H, scale: s)
+        } else {
+            drawLegend(on: &canvas, plot: (px0, py0, px1, py1), runs: runsPerSeries, scale: s)
+        }
         return canvas
     }
 
     // MARK: Legend
 
+    private var legendEntries: [Int] { series.indices.filter { !series[$0].name.isEmpty } }
+
+    /// The `.below` legend's grid: two columns when every name fits in half the width.
+    private func belowLegendLayout(width W: Int, scale s: Int) -> (height: Int, columns: Int, rowH: Int) {
+        let entries = legendEntries
+        guard legend == .below, !entries.isEmpty else { return (0, 1, 0) }
+        let pad = 6 * s, sample = 14 * s, rowH = BitmapFont.lineHeight * s + 2 * s
+        let entryW = sample + 2 * pad + (entries.map { BitmapFont.textWidth(series[$0].name, scale: s) }.max() ?? 0)
+        let columns = entries.count > 3 && 2 * entryW + 3 * pad <= W ? 2 : 1
+        let rows = (entries.count + columns - 1) / columns
+        return (pad + rows * rowH + pad, columns, rowH)
+    }
+
+    private func drawLegendBelow(on canvas: inout RGBCanvas, top: Int, scale s: Int) {
+        let (_, columns, rowH) = belowLegendLayout(width: canvas.width, scale: s)
+        let entries = legendEntries
+        let pad = 6 * s, sample = 14 * s
+        let rows = (entries.count + columns - 1) / columns
+        let columnW = (canvas.width - 2 * pad) / columns
+        for (k, i) in entries.enumerated() {
+            let ser = series[i]
+            let color = color(ofSeries: i)
+            // Column-major, so the legend reads down the first column first.
+            let x = pad + (k / rows) * columnW, y = top + pad + (k % rows) * rowH
+            let cy = Double(y) + Double(7 * s) / 2
+            let lw = ser.lineWidth * Double(s)
+            canvas.drawPolyline([(Double(x), cy), (Double(x + sample), cy)], color, thickness: lw,
+                                dash: ser.dashed ? (on: 2.5 * lw, off: 1.5 * lw) : nil)
+            canvas.drawMarker(ser.marker, at: (Double(x) + Double(sample) / 2, cy), size: 3.5 * Double(s) + lw, color)
+            canvas.drawText(ser.name, x: x + sample + pad, y: y, color: .ink, scale: s)
+        }
+    }
+
     private func drawLegend(on canvas: inout RGBCanvas, plot: (x0: Int, y0: Int, x1: Int, y1: Int),
                             runs: [[[(x: Double, y: Double)]]], scale s: Int) {
-        let entries = series.indices.filter { !series[$0].name.isEmpty }
+        let entries = legendEntries
         guard legend != .hidden, !entries.isEmpty else { return }
         let pad = 4 * s, sample = 14 * s, rowH = BitmapFont.lineHeight * s + 2 * s
         let nameW = entries.map { BitmapFont.textWidth(series[$0].name, scale: s) }.max() ?? 0

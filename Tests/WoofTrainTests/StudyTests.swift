@@ -27,6 +27,14 @@ final class StudyTests: XCTestCase {
         XCTAssertEqual(Study.group(ofRun: "full-s1x"), "full-s1x")
     }
 
+    func testShortNumbersSpellLikeTheGrids() {
+        XCTAssertEqual(Study.shortNumber(3e-4), "3e-4")
+        XCTAssertEqual(Study.shortNumber(0.001), "1e-3")
+        XCTAssertEqual(Study.shortNumber(2.5e-5), "2.5e-5")
+        XCTAssertEqual(Study.shortNumber(0.75), "0.75")
+        XCTAssertEqual(Study.shortNumber(0.1), "0.1")
+    }
+
     func testMeanAndSampleStd() {
         let (m, s) = Study.meanStd([0.90, 0.92, 0.94])
         XCTAssertEqual(m, 0.92, accuracy: 1e-12)

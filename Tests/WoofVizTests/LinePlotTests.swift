@@ -54,6 +54,26 @@ final class LinePlotTests: XCTestCase {
         _ = LinePlot(series: [.init(name: "big", points: [(0, 1e7), (1, 3e7)])], size: (300, 200)).render()
     }
 
+    /// A legend below the figure leaves the figure itself exactly as with no legend, adds its
+    /// rows underneath, and draws every series' sample there.
+    func testLegendBelowLeavesThePlotUntouched() {
+        var p = scalingPlot()
+        p.series += (0..<5).map { k in .init(name: "extra series \(k)", points: [(Double(1 << k), 60 + Double(k))]) }
+        p.legend = .hidden
+        let bare = p.render()
+        p.legend = .below
+        let c = p.render()
+        XCTAssertEqual(c.width, 900)
+        XCTAssertGreaterThan(c.height, 600)
+        XCTAssertEqual(Array(c.pixels[0..<(900 * 600 * 3)]), bare.pixels, "the figure above the legend changed")
+        for i in p.series.indices {
+            XCTAssertGreaterThan(count(c, p.color(ofSeries: i), in: (0, 600, c.width, c.height)), 10, "series \(i) in the legend")
+        }
+        XCTAssertGreaterThan(count(c, .ink, in: (0, 600, c.width, c.height)), 500)  // the names
+        // Eight entries take two columns: four rows.
+        XCTAssertLessThan(c.height - 600, 5 * (BitmapFont.lineHeight * 2 + 4) + 30)
+    }
+
     func testTicks() {
         XCTAssertEqual(niceStep(0.13), 0.2)
         XCTAssertEqual(niceStep(2.2), 2.5)
