@@ -345,7 +345,7 @@ public enum ReportData {
         // Flags the paper tests inside other conditionals exist even when their files do not:
         // TeX skipping a false branch must still see every nested \if as an \if.
         for flag in ["study_seeds_available", "study_best_spread_available", "study_final_available", "study_ranks_timed_available",
-                     "study_recipes_available", "study_rank_grid_available"] {
+                     "study_recipes_available", "study_rank_grid_available", "study_best_recipes_available"] {
             s[flag] = false
         }
         var present = Set<String>()
@@ -478,6 +478,10 @@ public enum ReportData {
                              "lora-imagenet-lr3e-4-r16", "lora-imagenet-lr3e-4-r32", "lora-imagenet-lr3e-4-qkv",
                              "lora-imagenet-lr3e-4-qkvproj"]
 
+    /// The groups of study/seeds.grid (seed suffixes dropped): the final configurations. The
+    /// best recipes' 5-epoch runs are compared with their 2-epoch recipe points.
+    static let finalGroups = ["plain-full", "plain-lora", "best-lora", "best-full"]
+
     /// Headline numbers of the recipe/rank study: the best group overall and per mode, and
     /// every group's mean top-1 (`study_group_<name>_top1`).
     static func studyNumbers(_ t: CSVTable, into s: inout [String: Any]) throws {
@@ -490,6 +494,7 @@ public enum ReportData {
         }
         s["study_recipes_available"] = Set(recipeGroups).isSubset(of: names)
         s["study_rank_grid_available"] = Set(rankGroups).isSubset(of: names)
+        s["study_best_recipes_available"] = s["study_recipes_available"] as! Bool && names.isSuperset(of: ["best-lora", "best-full"])
         s["study_max_seeds_count"] = try t.rows.indices.map { Int(try t.double($0, "n")) }.max() ?? 0
         s["study_seeds_available"] = (s["study_max_seeds_count"] as? Int ?? 0) > 1
         s["study_lora_ranks"] = Array(Set(try t.rows(where: ["mode": "lora"]).map { Int(try t.double($0, "lora_rank")) }))

@@ -427,6 +427,21 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(try names("recipes.grid"), Set(ReportData.recipeGroups))
         // The rank sweep's r 8 / all-layers point is the recipe grid's lora-imagenet-lr3e-4.
         XCTAssertEqual(try names("ranks.grid").union(["lora-imagenet-lr3e-4"]), Set(ReportData.rankGroups))
+        // The seed runs' groups, and the plain seed-0 runs that `make study` links in.
+        XCTAssertEqual(Set(try names("seeds.grid").map(Study.group(ofRun:))), Set(ReportData.finalGroups))
+        // "The best recipes" trained longer: the same options as their recipe points but for
+        // epochs, seed and how often to evaluate.
+        func options(_ grid: String, _ run: String) throws -> [String] {
+            let line = try XCTUnwrap(try text(Self.root + "/study/" + grid).split(separator: "\n").first { $0.hasPrefix(run + " ") })
+            var words = line.split(separator: " ").map(String.init).dropFirst()
+            var kept: [String] = []
+            while let w = words.popFirst() {
+                if ["--epochs", "--seed", "--eval-every"].contains(w) { _ = words.popFirst() } else { kept.append(w) }
+            }
+            return kept
+        }
+        XCTAssertEqual(try options("seeds.grid", "best-lora"), try options("recipes.grid", "lora-imagenet-lr3e-4"))
+        XCTAssertEqual(try options("seeds.grid", "best-full"), try options("recipes.grid", "full-imagenet-ld075"))
     }
 
     /// The README's results block is the one generated from summary.json.
