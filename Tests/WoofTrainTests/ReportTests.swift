@@ -407,6 +407,13 @@ final class ReportTests: XCTestCase {
                 XCTAssertLessThan(abs(n("study_group_\(g)_top1") - n("study_group_lora_imagenet_lr3e_4_top1")), 0.0025, g)
             }
         }
+        // 4.5: "the longer schedule buys neither method anything measurable": the best recipes
+        // at 5 epochs are no more than a quarter point above their 2-epoch points.
+        if s["study_best_recipes_available"] as? Bool == true {
+            for (long, short) in [("best_lora", "lora_imagenet_lr3e_4"), ("best_full", "full_imagenet_ld075")] {
+                XCTAssertLessThan(n("study_group_\(long)_top1") - n("study_group_\(short)_top1"), 0.0025, long)
+            }
+        }
         // Abstract, Discussion, Conclusion: the best full and the best LoRA study group are level
         // (within a quarter point) and both beat the zero-shot head.
         if s["study_available"] as? Bool == true {
