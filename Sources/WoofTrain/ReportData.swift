@@ -494,7 +494,7 @@ public enum ReportData {
         }
         s["study_recipes_available"] = Set(recipeGroups).isSubset(of: names)
         s["study_rank_grid_available"] = Set(rankGroups).isSubset(of: names)
-        s["study_best_recipes_available"] = s["study_recipes_available"] as! Bool && names.isSuperset(of: ["best-lora", "best-full"])
+        s["study_best_recipes_available"] = s["study_recipes_available"] as! Bool && Set(finalGroups).isSubset(of: names)
         s["study_max_seeds_count"] = try t.rows.indices.map { Int(try t.double($0, "n")) }.max() ?? 0
         s["study_seeds_available"] = (s["study_max_seeds_count"] as? Int ?? 0) > 1
         s["study_lora_ranks"] = Array(Set(try t.rows(where: ["mode": "lora"]).map { Int(try t.double($0, "lora_rank")) }))

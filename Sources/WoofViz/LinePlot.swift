@@ -208,34 +208,35 @@ public struct LinePlot {
     private var legendEntries: [Int] { series.indices.filter { !series[$0].name.isEmpty } }
 
     /// The `.below` legend's grid: two columns when every name fits in half the width.
-    private func belowLegendLayout(width W: Int, scale s: Int) -> (height: Int, columns: Int, rowH: Int) {
+    private func belowLegendLayout(width W: Int, scale s: Int) -> (height: Int, columns: Int, rows: Int) {
         let entries = legendEntries
         guard legend == .below, !entries.isEmpty else { return (0, 1, 0) }
-        let pad = 6 * s, sample = 14 * s, rowH = BitmapFont.lineHeight * s + 2 * s
-        let entryW = sample + 2 * pad + (entries.map { BitmapFont.textWidth(series[$0].name, scale: s) }.max() ?? 0)
+        let pad = 6 * s, rowH = BitmapFont.lineHeight * s + 2 * s
+        let entryW = 14 * s + 2 * pad + (entries.map { BitmapFont.textWidth(series[$0].name, scale: s) }.max() ?? 0)
         let columns = entries.count > 3 && 2 * entryW + 3 * pad <= W ? 2 : 1
         let rows = (entries.count + columns - 1) / columns
-        return (pad + rows * rowH + pad, columns, rowH)
+        return (pad + rows * rowH + pad, columns, rows)
     }
 
     private func drawLegendBelow(on canvas: inout RGBCanvas, top: Int, scale s: Int) {
-        let (_, columns, rowH) = belowLegendLayout(width: canvas.width, scale: s)
-        let entries = legendEntries
-        let pad = 6 * s, sample = 14 * s
-        let rows = (entries.count + columns - 1) / columns
+        let (_, columns, rows) = belowLegendLayout(width: canvas.width, scale: s)
+        let pad = 6 * s, rowH = BitmapFont.lineHeight * s + 2 * s
         let columnW = (canvas.width - 2 * pad) / columns
-        for (k, i) in entries.enumerated() {
-            let ser = series[i]
-            let color = color(ofSeries: i)
-            // Column-major, so the legend reads down the first column first.
-            let x = pad + (k / rows) * columnW, y = top + pad + (k % rows) * rowH
-            let cy = Double(y) + Double(7 * s) / 2
-            let lw = ser.lineWidth * Double(s)
-            canvas.drawPolyline([(Double(x), cy), (Double(x + sample), cy)], color, thickness: lw,
-                                dash: ser.dashed ? (on: 2.5 * lw, off: 1.5 * lw) : nil)
-            canvas.drawMarker(ser.marker, at: (Double(x) + Double(sample) / 2, cy), size: 3.5 * Double(s) + lw, color)
-            canvas.drawText(ser.name, x: x + sample + pad, y: y, color: .ink, scale: s)
+        // Column-major, so the legend reads down the first column first.
+        for (k, i) in legendEntries.enumerated() {
+            drawLegendEntry(i, x: pad + (k / rows) * columnW, y: top + pad + (k % rows) * rowH, textGap: pad, scale: s, on: &canvas)
         }
+    }
+
+    /// One legend row: the series' line and marker sample at (x, y), its name `textGap` after it.
+    private func drawLegendEntry(_ i: Int, x: Int, y: Int, textGap: Int, scale s: Int, on canvas: inout RGBCanvas) {
+        let ser = series[i], color = color(ofSeries: i), sample = 14 * s
+        let cy = Double(y) + Double(7 * s) / 2
+        let lw = ser.lineWidth * Double(s)
+        canvas.drawPolyline([(Double(x), cy), (Double(x + sample), cy)], color, thickness: lw,
+                            dash: ser.dashed ? (on: 2.5 * lw, off: 1.5 * lw) : nil)
+        canvas.drawMarker(ser.marker, at: (Double(x) + Double(sample) / 2, cy), size: 3.5 * Double(s) + lw, color)
+        canvas.drawText(ser.name, x: x + sample + textGap, y: y, color: .ink, scale: s)
     }
 
     private func drawLegend(on canvas: inout RGBCanvas, plot: (x0: Int, y0: Int, x1: Int, y1: Int),
@@ -286,16 +287,7 @@ public struct LinePlot {
         canvas.fillRect(x: bx, y: by, width: boxW, height: boxH, .white, alpha: 0.92)
         canvas.strokeRect(x: bx, y: by, width: boxW, height: boxH, RGBColor(200, 200, 200), thickness: max(1, s / 2))
         for (row, i) in entries.enumerated() {
-            let ser = series[i]
-            let color = color(ofSeries: i)
-            let cy = Double(by + pad + row * rowH) + Double(7 * s) / 2
-            let lw = ser.lineWidth * Double(s)
-            let x0 = Double(bx + pad), x1 = Double(bx + pad + sample)
-            canvas.drawPolyline([(x0, cy), (x1, cy)], color, thickness: lw,
-                                dash: ser.dashed ? (on: 2.5 * lw, off: 1.5 * lw) : nil)
-            canvas.drawMarker(ser.marker, at: ((x0 + x1) / 2, cy), size: 3.5 * Double(s) + lw, color)
-            canvas.drawText(ser.name, x: bx + pad + sample + 2 * pad, y: by + pad + row * rowH,
-                            color: .ink, scale: s)
+            drawLegendEntry(i, x: bx + pad, y: by + pad + row * rowH, textGap: 2 * pad, scale: s, on: &canvas)
         }
     }
 

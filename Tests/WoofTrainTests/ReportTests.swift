@@ -425,12 +425,15 @@ final class ReportTests: XCTestCase {
 
     /// The recipe and rank paragraphs' groups are exactly the runs of study/recipes.grid and ranks.grid.
     func testRecipeGroupsMatchTheGrid() throws {
-        func names(_ grid: String) throws -> Set<String> {
-            Set(try text(Self.root + "/study/" + grid).split(separator: "\n").compactMap { line -> String? in
-                let l = line.trimmingCharacters(in: .whitespaces)
-                return l.isEmpty || l.hasPrefix("#") ? nil : String(l.split(separator: " ")[0])
-            })
+        /// A grid's runs: name and options, comments and blank lines dropped.
+        func runs(_ grid: String) throws -> [(name: String, options: [String])] {
+            try text(Self.root + "/study/" + grid).split(separator: "\n").compactMap { line in
+                let words = line.split(separator: " ").map(String.init)
+                guard let name = words.first, !name.hasPrefix("#") else { return nil }
+                return (name, Array(words.dropFirst()))
+            }
         }
+        func names(_ grid: String) throws -> Set<String> { Set(try runs(grid).map(\.name)) }
         XCTAssertEqual(try names("recipes.grid"), Set(ReportData.recipeGroups))
         // The rank sweep's r 8 / all-layers point is the recipe grid's lora-imagenet-lr3e-4.
         XCTAssertEqual(try names("ranks.grid").union(["lora-imagenet-lr3e-4"]), Set(ReportData.rankGroups))
@@ -439,8 +442,7 @@ final class ReportTests: XCTestCase {
         // "The best recipes" trained longer: the same options as their recipe points but for
         // epochs, seed and how often to evaluate.
         func options(_ grid: String, _ run: String) throws -> [String] {
-            let line = try XCTUnwrap(try text(Self.root + "/study/" + grid).split(separator: "\n").first { $0.hasPrefix(run + " ") })
-            var words = line.split(separator: " ").map(String.init).dropFirst()
+            var words = try XCTUnwrap(try runs(grid).first { $0.name == run }, "\(grid): no run \(run)").options[...]
             var kept: [String] = []
             while let w = words.popFirst() {
                 if ["--epochs", "--seed", "--eval-every"].contains(w) { _ = words.popFirst() } else { kept.append(w) }
