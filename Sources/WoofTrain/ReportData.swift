@@ -491,6 +491,7 @@ public enum ReportData {
             let g = try t.string(r, "group")
             names.insert(g)
             s["study_group_\(slug(g))_top1"] = try t.double(r, "mean_top1")
+            s["study_group_\(slug(g))_std_top1"] = Double(try t.string(r, "std_top1")).flatMap { $0.isFinite ? $0 : nil } ?? 0
         }
         s["study_recipes_available"] = Set(recipeGroups).isSubset(of: names)
         s["study_rank_grid_available"] = Set(rankGroups).isSubset(of: names)
@@ -534,6 +535,13 @@ public enum ReportData {
             s[key + "_std_top1"] = Double(try t.string(b, "std_top1")).flatMap { $0.isFinite ? $0 : nil } ?? 0
             s[key + "_runs_count"] = Int(try t.double(b, "n"))
             s[key + "_over_zero_shot_pp"] = 100 * (mean - zeroShot)
+        }
+        // How far apart the best full and the best LoRA configuration are.
+        if let full = s["study_final_best_full_mean_top1"] as? Double, let lora = s["study_final_best_lora_mean_top1"] as? Double {
+            s["study_final_best_gap_pp"] = 100 * abs(full - lora)
+            if let n = (s["val_images"] as? Double) ?? (s["val_images"] as? Int).map(Double.init) {
+                s["study_final_best_gap_images"] = Int((abs(full - lora) * n).rounded())
+            }
         }
     }
 
