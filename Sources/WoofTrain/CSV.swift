@@ -58,6 +58,12 @@ public struct CSVTable: Equatable {
         return v
     }
 
+    /// The field `name` as a number when it is a finite one, else `nil` (for optional fields
+    /// such as a group's spread).
+    public func optionalDouble(_ row: Int, _ name: String) throws -> Double? {
+        Double(try string(row, name)).flatMap { $0.isFinite ? $0 : nil }
+    }
+
     /// Rows whose fields equal the given values.
     public func rows(where match: [String: String]) throws -> [Int] {
         let cols = try match.map { (try column($0.key), $0.value) }

@@ -491,7 +491,7 @@ public enum ReportData {
             let g = try t.string(r, "group")
             names.insert(g)
             s["study_group_\(slug(g))_top1"] = try t.double(r, "mean_top1")
-            s["study_group_\(slug(g))_std_top1"] = Double(try t.string(r, "std_top1")).flatMap { $0.isFinite ? $0 : nil } ?? 0
+            s["study_group_\(slug(g))_std_top1"] = try t.optionalDouble(r, "std_top1") ?? 0
         }
         s["study_recipes_available"] = Set(recipeGroups).isSubset(of: names)
         s["study_rank_grid_available"] = Set(rankGroups).isSubset(of: names)
@@ -505,7 +505,7 @@ public enum ReportData {
             guard let b = try rows.max(by: { try t.double($0, "mean_top1") < t.double($1, "mean_top1") }) else { continue }
             s[key + "_group"] = try t.string(b, "group")
             s[key + "_mean_top1"] = try t.double(b, "mean_top1")
-            s[key + "_std_top1"] = Double(try t.string(b, "std_top1")).flatMap { $0.isFinite ? $0 : nil } ?? 0  // one run: no spread
+            s[key + "_std_top1"] = try t.optionalDouble(b, "std_top1") ?? 0  // one run: no spread
             s[key + "_runs_count"] = Int(try t.double(b, "n"))
             if key == "study_best" { s["study_best_spread_available"] = Int(try t.double(b, "n")) > 1 }
             s[key + "_epochs"] = Int(try t.double(b, "epochs"))
@@ -532,7 +532,7 @@ public enum ReportData {
             let mean = try t.double(b, "mean_top1")
             s[key + "_group"] = try t.string(b, "group")
             s[key + "_mean_top1"] = mean
-            s[key + "_std_top1"] = Double(try t.string(b, "std_top1")).flatMap { $0.isFinite ? $0 : nil } ?? 0
+            s[key + "_std_top1"] = try t.optionalDouble(b, "std_top1") ?? 0
             s[key + "_runs_count"] = Int(try t.double(b, "n"))
             s[key + "_over_zero_shot_pp"] = 100 * (mean - zeroShot)
         }

@@ -261,7 +261,7 @@ public enum ReportTeX {
     /// "94.20 ± 0.12" (no spread for one run).
     static func meanStd(_ t: CSVTable, _ r: Int) throws -> String {
         let n = Int(try t.double(r, "n"))
-        let std = Double(try t.string(r, "std_top1")).flatMap { $0.isFinite ? $0 : nil }
+        let std = try t.optionalDouble(r, "std_top1")
         return pct(try t.double(r, "mean_top1"), 2) + (n > 1 && std != nil ? " $\\pm$ " + pct(std!, 2) : "")
     }
 
@@ -341,7 +341,7 @@ public enum ReportTeX {
     static func rankSweepCSV(_ t: CSVTable) throws -> String {
         var s = "group,lora,rank,trainable_params,mean_pct,std_pct\n"
         for r in t.rows.indices {
-            let std = Double(try t.string(r, "std_top1")).flatMap { $0.isFinite ? $0 : nil } ?? 0
+            let std = try t.optionalDouble(r, "std_top1") ?? 0
             let lora = try t.string(r, "mode") == "lora"
             s += "\(try t.string(r, "group")),\(lora ? 1 : 0),\(lora ? Int(try t.double(r, "lora_rank")) : 0),"
             s += "\(Int(try t.double(r, "trainable_params"))),\(fixed(100 * (try t.double(r, "mean_top1")), 3)),\(fixed(100 * std, 3))\n"
