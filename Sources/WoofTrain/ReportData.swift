@@ -365,6 +365,15 @@ public enum ReportData {
                 try finalNumbers(t, zeroShot: s["zero_shot_top1"] as! Double, into: &s)
             }
             if flag == "ranks" { try rankNumbers(t, into: &s) }
+            // Per class, the best final configurations' means (groups.csv comes first in this list).
+            if dst == "study_per_class.csv" {
+                for m in ["full", "lora"] {
+                    guard let g = s["study_final_best_\(m)_group"] as? String else { continue }
+                    for r in try t.rows(where: ["group": g]) {
+                        s["study_final_best_\(m)_\(slug(try t.string(r, "class")))_top1"] = try t.double(r, "mean_top1")
+                    }
+                }
+            }
             if dst == "study_runs.csv" {
                 s["study_runs_count"] = t.rows.count
                 // LP-FT: the head's val top-1 after the linear probe (the best over LP runs).

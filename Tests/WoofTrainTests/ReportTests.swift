@@ -437,6 +437,21 @@ final class ReportTests: XCTestCase {
             XCTAssertLessThan(n("study_final_best_gap_pp"), 0.25)
             XCTAssertGreaterThan(try top1("plain-lora", "min_top1"), try top1("plain-full", "max_top1"))
             XCTAssertGreaterThan(n("study_final_best_full_mean_top1") - n("full_top1"), 0.005)
+            // 4.1: the best recipes move the hound boundary the same way, and stay within 1.5 points of the
+            // zero-shot head on the other eight classes.
+            let perClass = try CSVTable.read(Self.results + "/study_per_class.csv")
+            for m in ["full", "lora"] {
+                let group = try XCTUnwrap(s["study_final_best_\(m)_group"] as? String)
+                XCTAssertGreaterThan(n("study_final_best_\(m)_beagle_top1"), n("zero_shot_beagle_top1"), group)
+                XCTAssertLessThan(n("study_final_best_\(m)_english_foxhound_top1"), n("zero_shot_english_foxhound_top1"), group)
+                let rows = try perClass.rows(where: ["group": group])
+                XCTAssertEqual(rows.count, 10, group)
+                for r in rows {
+                    let name = try perClass.string(r, "class")
+                    guard !["beagle", "English foxhound"].contains(name) else { continue }
+                    XCTAssertLessThanOrEqual(abs(try perClass.double(r, "mean_top1") - n("zero_shot_\(ReportData.slug(name))_top1")), 0.015, "\(group) \(name)")
+                }
+            }
         }
     }
 
