@@ -336,7 +336,8 @@ public enum ReportData {
             (out + "/study/runs.csv", "study_runs.csv", ["name", "mode", "head_init", "lp_epochs", "lora_rank", "lora_alpha", "lora_targets",
                                                          "epochs", "seed", "val_top1", "trainable_params"], "study"),
             (out + "/study/groups.csv", "study_groups.csv", ["group", "n", "mode", "head_init", "lp_epochs", "lora_rank", "lora_targets", "epochs",
-                                                             "mean_top1", "std_top1", "min_top1", "max_top1", "trainable_params"], "study"),
+                                                             "mean_top1", "std_top1", "min_top1", "max_top1", "trainable_params",
+                                                             "grad_bytes_per_step", "mean_train_seconds"], "study"),
             (out + "/study/groups_per_class.csv", "study_per_class.csv", ["group", "n", "class", "mean_top1", "std_top1"], "study"),
             (out + "/study/ranks.csv", "study_ranks.csv", ["group", "lora_rank", "lora_alpha", "lora_targets", "n", "mean_top1", "std_top1",
                                                            "trainable_params", "grad_bytes_per_step", "bench_ms_per_step"], "ranks"),
@@ -544,6 +545,9 @@ public enum ReportData {
             s[key + "_std_top1"] = try t.optionalDouble(b, "std_top1") ?? 0
             s[key + "_runs_count"] = Int(try t.double(b, "n"))
             s[key + "_over_zero_shot_pp"] = 100 * (mean - zeroShot)
+            s[key + "_trainable_params"] = Int(try t.double(b, "trainable_params"))
+            s[key + "_grad_mb"] = try t.double(b, "grad_bytes_per_step") / 1e6
+            s[key + "_train_min"] = try t.double(b, "mean_train_seconds") / 60
         }
         // How far apart the best full and the best LoRA configuration are.
         if let full = s["study_final_best_full_mean_top1"] as? Double, let lora = s["study_final_best_lora_mean_top1"] as? Double {

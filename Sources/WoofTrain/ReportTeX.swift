@@ -476,7 +476,8 @@ public enum ReportTeX {
             for (m, name) in [("full", "full fine-tuning"), ("lora", "LoRA")] {
                 let k = "study_final_best_\(m)"
                 s += "| \(name), best recipe (`\(try plain(k + "_group"))`, \(try plain("study_final_epochs")) epochs, \(try plain(k + "_runs_count")) seeds)"
-                s += " | \(try plain(k + "_mean_top1")) ± \(try plain(k + "_std_top1"))% | | | | | |\n"
+                s += " | \(try plain(k + "_mean_top1")) ± \(try plain(k + "_std_top1"))% | \(try plain(k + "_trainable_params"))"
+                s += " | \(try plain(k + "_grad_mb")) MB | \(try plain(k + "_train_min")) min | | |\n"
             }
         } else if o["study_available"] as? Bool == true {
             for (m, name) in [("full", "full fine-tuning"), ("lora", "LoRA")] {
