@@ -444,6 +444,13 @@ final class ReportTests: XCTestCase {
                 let group = try XCTUnwrap(s["study_final_best_\(m)_group"] as? String)
                 XCTAssertGreaterThan(n("study_final_best_\(m)_beagle_top1"), n("zero_shot_beagle_top1"), group)
                 XCTAssertLessThan(n("study_final_best_\(m)_english_foxhound_top1"), n("zero_shot_english_foxhound_top1"), group)
+                // "what beagle gains net of what English foxhound loses is most of their gain", in images.
+                func images(_ name: String) throws -> Double {
+                    try pc.double(try XCTUnwrap(try pc.rows(where: ["class": name]).first, name), "images")
+                }
+                let hounds = try (n("study_final_best_\(m)_beagle_top1") - n("zero_shot_beagle_top1")) * images("beagle")
+                    + (n("study_final_best_\(m)_english_foxhound_top1") - n("zero_shot_english_foxhound_top1")) * images("English foxhound")
+                XCTAssertGreaterThan(hounds, 0.5 * n("study_final_best_\(m)_over_zero_shot_pp") / 100 * n("val_images"), group)
                 let rows = try perClass.rows(where: ["group": group])
                 XCTAssertEqual(rows.count, 10, group)
                 for r in rows {
