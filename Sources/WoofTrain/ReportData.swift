@@ -37,6 +37,11 @@ public enum ReportData {
         return a.map(\.doubleValue)
     }
 
+    /// A fraction of the val set as a number of images (`nil` before `val_images` is known).
+    static func valImages(_ fraction: Double, _ s: [String: Any]) -> Int? {
+        (s["val_images"] as? NSNumber).map { Int((fraction * $0.doubleValue).rounded()) }
+    }
+
     /// Lower-case identifier of a class name: "Old English sheepdog" → "old_english_sheepdog".
     static func slug(_ s: String) -> String {
         let parts = s.lowercased().split { !($0.isLetter || $0.isNumber) }
@@ -552,9 +557,7 @@ public enum ReportData {
         // How far apart the best full and the best LoRA configuration are.
         if let full = s["study_final_best_full_mean_top1"] as? Double, let lora = s["study_final_best_lora_mean_top1"] as? Double {
             s["study_final_best_gap_pp"] = 100 * abs(full - lora)
-            if let n = (s["val_images"] as? Double) ?? (s["val_images"] as? Int).map(Double.init) {
-                s["study_final_best_gap_images"] = Int((abs(full - lora) * n).rounded())
-            }
+            s["study_final_best_gap_images"] = valImages(abs(full - lora), s)
         }
     }
 
@@ -569,9 +572,7 @@ public enum ReportData {
         s["study_ranks_worst_group"] = try t.string(lo, "group")
         s["study_ranks_worst_mean_top1"] = acc[lo]
         s["study_ranks_spread_pp"] = 100 * (acc[hi] - acc[lo])
-        if let n = (s["val_images"] as? Double) ?? (s["val_images"] as? Int).map(Double.init) {
-            s["study_ranks_spread_images"] = Int(((acc[hi] - acc[lo]) * n).rounded())
-        }
+        s["study_ranks_spread_images"] = valImages(acc[hi] - acc[lo], s)
         let all = LoRAConfig.allTargetsKey
         let full = try t.rows(where: ["lora_targets": all]).sorted { try t.double($0, "lora_rank") < t.double($1, "lora_rank") }
         var timed = false
@@ -581,7 +582,6 @@ public enum ReportData {
             s["study_ranks_min_rank_trainable_params"] = Int(try t.double(a, "trainable_params"))
             s["study_ranks_max_rank_trainable_params"] = Int(try t.double(b, "trainable_params"))
             s["study_ranks_min_rank_mean_top1"] = try t.double(a, "mean_top1")
-            s["study_ranks_max_rank_mean_top1"] = try t.double(b, "mean_top1")
             let (msA, msB) = (try t.string(a, "bench_ms_per_step"), try t.string(b, "bench_ms_per_step"))
             if !msA.isEmpty && !msB.isEmpty {
                 s["study_ranks_min_rank_step_s"] = try t.double(a, "bench_ms_per_step") / 1000

@@ -440,14 +440,14 @@ final class ReportTests: XCTestCase {
             // 4.1: the best recipes move the hound boundary the same way, and stay within 1.5 points of the
             // zero-shot head on the other eight classes.
             let perClass = try CSVTable.read(Self.results + "/study_per_class.csv")
+            func images(_ name: String) throws -> Double {
+                try pc.double(try XCTUnwrap(try pc.rows(where: ["class": name]).first, name), "images")
+            }
             for m in ["full", "lora"] {
                 let group = try XCTUnwrap(s["study_final_best_\(m)_group"] as? String)
                 XCTAssertGreaterThan(n("study_final_best_\(m)_beagle_top1"), n("zero_shot_beagle_top1"), group)
                 XCTAssertLessThan(n("study_final_best_\(m)_english_foxhound_top1"), n("zero_shot_english_foxhound_top1"), group)
                 // "what beagle gains net of what English foxhound loses is most of their gain", in images.
-                func images(_ name: String) throws -> Double {
-                    try pc.double(try XCTUnwrap(try pc.rows(where: ["class": name]).first, name), "images")
-                }
                 let hounds = try (n("study_final_best_\(m)_beagle_top1") - n("zero_shot_beagle_top1")) * images("beagle")
                     + (n("study_final_best_\(m)_english_foxhound_top1") - n("zero_shot_english_foxhound_top1")) * images("English foxhound")
                 XCTAssertGreaterThan(hounds, 0.5 * n("study_final_best_\(m)_over_zero_shot_pp") / 100 * n("val_images"), group)
