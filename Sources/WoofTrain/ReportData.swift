@@ -539,6 +539,8 @@ public enum ReportData {
         s["study_recipe_epochs"] = epochs.min()!  // the sweep points
         s["study_final_groups_count"] = finals.count
         s["study_final_min_seeds_count"] = seeds.min() ?? 0
+        // "3 seeds" when every final group has the same count, else "3 or more seeds".
+        s["study_final_seeds_vary_available"] = seeds.min() != seeds.max()
         // Mean ± std needs at least two seeds in every final group.
         s["study_final_available"] = (seeds.min() ?? 0) >= 2
         for (key, mode) in [("study_final_best", nil), ("study_final_best_full", "full"), ("study_final_best_lora", "lora")] as [(String, String?)] {
