@@ -8,6 +8,10 @@
 #                 resumable, run it again to continue. STUDY_GRIDS=… picks grids.
 #   make report   install TeX Live if missing and build report/build/paper.pdf
 #   make test     the test suite (what CI runs)
+#   make smoke    the whole `make` pipeline on a fresh copy in a temporary directory, with a
+#                 tiny budget (1 epoch, 30 train / 20 val images per class), through the PDF
+#   make publish-results   adopt output/ as the committed reference results (report/results/,
+#                 README table); refuses to drop study/bench results output/ lacks
 #   make demo     one training step of ViT-Ti, full and LoRA, and one forward (images/s)
 #   make deps     install missing Debian packages (root, or sudo)
 #   make build    release build of .build/release/woof-dist
@@ -23,7 +27,7 @@ BIN := .build/release/woof-dist
 APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libjpeg-dev libpng-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all pipeline predictions study bench-pytorch demo deps build test bench clean data weights baseline full lora results fuzz drills scaling attention report paper tex-deps
+.PHONY: smoke publish-results all pipeline predictions study bench-pytorch demo deps build test bench clean data weights baseline full lora results fuzz drills scaling attention report paper tex-deps
 
 all: pipeline
 
@@ -38,7 +42,7 @@ pipeline: build data weights baseline full lora predictions attention scaling re
 	else echo "(LaTeX is not installed: 'make report' installs TeX Live and builds the paper)"; fi
 	@echo
 	@echo "== done =="
-	@echo "  results:  output/results.md; report/results/ (summary.json, CSVs, numbers.tex, tables) for the paper"
+	@echo "  results:  output/results.md; output/results/ (summary.json, CSVs; the paper's appendix compares them with report/results/)"
 	@echo "  models:   output/full_model, output/lora_model (timm safetensors; LoRA adapter in output/lora_model/adapter)"
 	@echo "  figures:  output/attention/summary.png, output/scaling/*.png"
 	@echo "  paper:    report/build/paper.pdf$$([ -f report/build/paper.pdf ] || echo ' (not built: make report)')"
@@ -87,8 +91,12 @@ attention: output/attention/attention_change.csv
 output/attention/attention_change.csv: output/full_model/summary.json output/lora_model/summary.json | build
 	$(BIN) attention --models pretrained,output/full_model,output/lora_model --out output/attention $(ATTN_FLAGS)
 
-# output/results.md, the paper's inputs in report/results/ (small, committed) and the README's
-# results table. The study's output/study/ and output/bench/ are used when present.
+# The results of this run: output/results.md and output/results/ (summary.json, CSVs, tables),
+# with the study's output/study/ and output/bench/ when present. The committed reference
+# results (report/results/, the README's table) are never touched by a run: the paper reports
+# them and sets this run beside them in an appendix. `make publish-results` adopts output/ as
+# the new reference (it refuses to drop a study or bench section output/ lacks; add
+# PUBLISH_FLAGS=--drop-missing to mean it).
 # The recipe study: grids run in order, one run at a time; finished runs are skipped, a
 # half-finished one resumes. The 5-epoch plain runs double as seed 0 of the seed grid. The
 # rank sweep's step times come from scripts/bench-ranks.sh (about 5 minutes; kept once made).
@@ -100,21 +108,28 @@ study: build data weights full lora
 	@[ -f output/study/rank_bench.csv ] || WOOF_BIN=$(BIN) scripts/bench-ranks.sh --out output/study
 	$(BIN) study --dir output/study
 	@$(MAKE) --no-print-directory results
+	@echo "study: output/results/ has the study; 'make publish-results' makes it the paper's reference"
 
 # Our bench next to PyTorch + timm + peft (PYTHON must have them; never installed here).
 bench-pytorch: build
 	scripts/bench-vs-pytorch.sh
 
+RUN_RESULTS := output/results
 results: | build
-	$(BIN) results --output output --report-dir report/results
+	$(BIN) results --output output --report-dir $(RUN_RESULTS) --readme '' --drop-missing
+
+PUBLISH_FLAGS ?=
+publish-results: | build
+	$(BIN) results --output output --report-dir report/results $(PUBLISH_FLAGS)
 
 # The paper: installs TeX Live (Debian packages) if missing, regenerates the LaTeX macros and
-# tables from the committed report/results/ (no output/ needed) and builds report/build/paper.pdf.
+# tables from the committed report/results/ (no output/ needed), writes the appendix comparing
+# them with this run's output/results/ (if any) and builds report/build/paper.pdf.
 TEX_PACKAGES := texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended texlive-pictures latexmk
 report: tex-deps paper
 
 paper: | build
-	$(BIN) results --tex-only --report-dir report/results
+	$(BIN) results --tex-only --report-dir report/results --readme '' --this-run $(RUN_RESULTS) --this-run-tex report/build/this_run.tex
 	@mkdir -p report/build
 	cd report && latexmk -pdf -interaction=nonstopmode -halt-on-error -outdir=build paper.tex > build/latexmk.out 2>&1 \
 	  || { tail -40 build/latexmk.out; grep -A3 '^!' build/paper.log; exit 1; }
@@ -156,9 +171,15 @@ drills: build
 	scripts/fault-drills.sh
 
 # Data-parallel scaling: 1, 2, 4 ranks × full, LoRA → output/scaling/ (CSV, plots, projection).
+SCALING_FLAGS ?=
 scaling: output/scaling/scaling.csv
 output/scaling/scaling.csv: | build
-	scripts/bench-scaling.sh
+	scripts/bench-scaling.sh $(SCALING_FLAGS)
+
+# The user's `make` on a fresh copy of this checkout (tracked files as they are now), tiny
+# budget, in a temporary directory; then the paper in every state of the results.
+smoke:
+	scripts/smoke.sh
 
 demo: build
 	@echo "== one training step of ViT-Ti/16, batch 32, synthetic input (images/s) =="

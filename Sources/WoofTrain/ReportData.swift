@@ -83,14 +83,18 @@ public enum ReportData {
     }
 
     /// Reads `outputDir` and writes the report files into `reportDir`; returns the paths written.
-    public static func collect(outputDir out: String, reportDir: String, log: (String) -> Void = { _ in }) throws -> [String] {
+    /// An optional section (study, bench) whose input is absent keeps `reportDir`'s file: the
+    /// call fails rather than drop it, unless `dropMissing` (a directory of generated files).
+    public static func collect(outputDir out: String, reportDir: String, dropMissing: Bool = false,
+                               log: (String) -> Void = { _ in }) throws -> [String] {
         try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
         var written: [String] = []
         func write(_ name: String, _ text: String) throws {
             try AtomicFile.write(Data(text.utf8), to: reportDir + "/" + name)
             written.append(reportDir + "/" + name)
         }
-        var s: [String: Any] = [:]
+        // Every flag false until its section is found (numbers.tex defines them all anyway).
+        var s: [String: Any] = Dictionary(uniqueKeysWithValues: ReportTeX.flags.map { ($0, false as Any) })
 
         // Zero-shot baseline, full fine-tuning, LoRA.
         let bpath = out + "/baseline/summary.json"
@@ -348,15 +352,10 @@ public enum ReportData {
                                                            "trainable_params", "grad_bytes_per_step", "bench_ms_per_step"], "ranks"),
             (out + "/bench/bench.csv", "bench.csv", ["mode", "ours_img_per_s", "pytorch_img_per_s", "ratio"], "bench"),
         ]
-        // Flags the paper tests inside other conditionals exist even when their files do not:
-        // TeX skipping a false branch must still see every nested \if as an \if.
-        for flag in ["study_seeds_available", "study_best_spread_available", "study_final_available", "study_ranks_timed_available",
-                     "study_recipes_available", "study_rank_grid_available", "study_best_recipes_available"] {
-            s[flag] = false
-        }
         var present = Set<String>()
         for (src, dst, columns, flag) in optional {
             guard FileManager.default.fileExists(atPath: src) else {
+                try refuseToDrop(reportDir + "/" + dst, missing: src, unless: dropMissing)
                 try? FileManager.default.removeItem(atPath: reportDir + "/" + dst)
                 log("\(src): not present (optional); the paper marks it pending")
                 continue
@@ -395,12 +394,23 @@ public enum ReportData {
         // The recipe paragraph also quotes the linear probe's accuracy.
         s["study_recipes_available"] = s["study_recipes_available"] as! Bool && s["study_lp_probe_top1"] != nil
         if !(s["study_available"] as! Bool) {
-            for f in ["study_runs.csv", "study_groups.csv", "study_ranks.csv", "study_per_class.csv"] { try? FileManager.default.removeItem(atPath: reportDir + "/" + f) }
+            for f in ["study_runs.csv", "study_groups.csv", "study_ranks.csv", "study_per_class.csv"] {
+                try refuseToDrop(reportDir + "/" + f, missing: out + "/study", unless: dropMissing)
+                try? FileManager.default.removeItem(atPath: reportDir + "/" + f)
+            }
         }
 
         let json = try JSONSerialization.data(withJSONObject: s, options: [.prettyPrinted, .sortedKeys])
         try write("summary.json", String(decoding: json, as: UTF8.self) + "\n")
         return written
+    }
+
+    /// Throws when `kept` exists and would be deleted because `missing` is absent: committed
+    /// results (a 15-hour study) are never dropped by a run that simply lacks them.
+    static func refuseToDrop(_ kept: String, missing: String, unless dropMissing: Bool) throws {
+        guard !dropMissing, FileManager.default.fileExists(atPath: kept) else { return }
+        throw TrainError.io("\(missing): missing, but \(kept) holds results of an earlier run; refusing to drop them "
+                            + "(bring \(missing) back, write to another --report-dir, or pass --drop-missing)")
     }
 
     /// Per-image val predictions (path,label,pred) of each model: the zero-shot baseline's

@@ -47,15 +47,22 @@ public enum Results {
     /// `woof-dist results`: output/results.md, then the paper's files in `reportDir` from
     /// `outputDir` (skipped with `texOnly`), then the LaTeX and README table from `reportDir`.
     /// Returns the markdown (empty with `texOnly`) and the paths written.
-    public static func run(outputDir: String, reportDir: String, readme: String?, texOnly: Bool,
+    /// With `thisRun`, also the paper's appendix comparing `reportDir` (the reference) with
+    /// the results directory `thisRun.dir`, written to `thisRun.tex`.
+    public static func run(outputDir: String, reportDir: String, readme: String?, texOnly: Bool, dropMissing: Bool = false,
+                           thisRun: (dir: String, tex: String)? = nil,
                            log: (String) -> Void) throws -> (markdown: String, files: [String]) {
         var md = "", files: [String] = []
         if !texOnly {
             md = try write(outputDir: outputDir)
             files.append(outputDir + "/results.md")
-            files += try ReportData.collect(outputDir: outputDir, reportDir: reportDir, log: log)
+            files += try ReportData.collect(outputDir: outputDir, reportDir: reportDir, dropMissing: dropMissing, log: log)
         }
         files += try ReportTeX.write(reportDir: reportDir, readme: readme)
+        if let thisRun {
+            try ReportThisRun.write(referenceDir: reportDir, runDir: thisRun.dir, to: thisRun.tex)
+            files.append(thisRun.tex)
+        }
         return (md, files)
     }
 }

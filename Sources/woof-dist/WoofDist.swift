@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import WoofTrain
 import WoofDist
+import WoofCore
 
 @main
 struct WoofDist: ParsableCommand {
@@ -10,6 +11,11 @@ struct WoofDist: ParsableCommand {
         abstract: "Fine-tune a pretrained ViT-Ti/16 on ImageWoof: full fine-tuning vs LoRA, data-parallel over MPI.",
         subcommands: [Train.self, Eval.self, Bench.self, Attention.self, Results.self, Scaling.self, StudyCommand.self, DistCheck.self],
         defaultSubcommand: Train.self)
+
+    static func main() {
+        BLASKernels.restartWithNativeKernelsIfNeeded(log: logLine)
+        main(nil)
+    }
 }
 
 /// Prints to standard error (standard output carries results only).
@@ -38,7 +44,9 @@ struct Results: ParsableCommand {
         discussion: """
             From output/ (baseline/, full_model/, lora_model/, scaling/, attention/, and study/ and bench/ if present) \
             writes report/results/summary.json and CSVs, then from those files alone numbers.tex (LaTeX macros), \
-            the table_*.tex fragments and the README block. --tex-only does the second half only.
+            the table_*.tex fragments and the README block. --tex-only does the second half only. \
+            `make` writes a run's results to output/results (--report-dir output/results --readme ''), leaving the \
+            committed reference in report/results alone; `make publish-results` adopts a run as the reference.
             """)
     @Option(help: "Directory holding baseline/, full_model/, lora_model/, scaling/ and attention/.")
     var output: String = "output"
@@ -48,10 +56,17 @@ struct Results: ParsableCommand {
     var readme: String = "README.md"
     @Flag(help: "Regenerate the LaTeX and README table from --report-dir only (no output/ needed).")
     var texOnly = false
+    @Flag(help: "Let an absent study/bench input remove its file from --report-dir (default: refuse, keeping committed results).")
+    var dropMissing = false
+    @Option(help: "A results directory (e.g. output/results) to set beside --report-dir in the paper's appendix.")
+    var thisRun: String?
+    @Option(help: "Where the appendix comparing --this-run with --report-dir goes.")
+    var thisRunTex = "report/build/this_run.tex"
     func run() throws {
         try reportingErrors {
             let r = try WoofTrain.Results.run(outputDir: output, reportDir: reportDir, readme: readme.isEmpty ? nil : readme,
-                                              texOnly: texOnly, log: logLine)
+                                              texOnly: texOnly, dropMissing: dropMissing,
+                                              thisRun: thisRun.map { ($0, thisRunTex) }, log: logLine)
             print(r.markdown, terminator: "")
             logLine("wrote " + r.files.joined(separator: ", "))
         }

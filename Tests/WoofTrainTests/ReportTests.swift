@@ -166,11 +166,11 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(ReportTeX.macroName("zero_shot_top1"), "ZeroShotTopOne")
         XCTAssertEqual(ReportTeX.macroName("proj_full_weak_64_nodes_100_gbit_eff_pct"), "ProjFullWeakSixtyFourNodesOneHundredGbitEffPct")
         XCTAssertEqual(ReportTeX.macroName("lora_fc1_params"), "LoraFcOneParams")
-        let json = #"{"a_top1": 0.94197, "b_params": 5526346, "c_available": true, "d_cpu": "AMD_EPYC 50%", "e_pp": -0.004, "f_wilson_low_top1": 0.87499}"#
+        let json = #"{"a_top1": 0.94197, "b_params": 5526346, "study_available": true, "d_cpu": "AMD_EPYC 50%", "e_pp": -0.004, "f_wilson_low_top1": 0.87499}"#
         let tex = try ReportTeX.macros(summaryJSON: Data(json.utf8))
         XCTAssert(tex.contains("\\newcommand{\\ATopOne}{94.20}"))
         XCTAssert(tex.contains("\\newcommand{\\BParams}{5{,}526{,}346}"))
-        XCTAssert(tex.contains("\\newif\\ifCAvailable\\CAvailabletrue"))
+        XCTAssert(tex.contains("\\newif\\ifStudyAvailable\\StudyAvailabletrue"))
         XCTAssert(tex.contains("\\newcommand{\\DCpu}{AMD\\_EPYC 50\\%}"))
         XCTAssert(tex.contains("\\newcommand{\\EPp}{0.00}"), tex)
         XCTAssert(tex.contains("\\newcommand{\\FWilsonLowTopOne}{87.5}"), tex)
@@ -260,7 +260,7 @@ final class ReportTests: XCTestCase {
         for m in numbers.captures(#"\\newif\\if([A-Za-z]+)"#) { defined.formUnion([m, "if" + m]) }
         for m in paper.captures(#"\\(?:re)?newcommand\{?\\([A-Za-z]+)"#) { defined.insert(m) }
         // Data macros are CamelCase with at least two capitalized words; LaTeX's own are listed.
-        let latex: Set = ["LaTeX", "TeX", "BibTeX", "FloatBarrier"]
+        let latex: Set = ["LaTeX", "TeX", "BibTeX", "FloatBarrier", "InputIfFileExists"]
         for used in Set(paper.captures(#"\\((?:if)?[A-Z][a-z]+[A-Z][A-Za-z]*)"#)) where !latex.contains(used) {
             XCTAssert(defined.contains(used) || defined.contains(String(used.dropFirst(2))), "paper.tex uses \\\(used), which numbers.tex does not define")
         }
@@ -490,6 +490,54 @@ final class ReportTests: XCTestCase {
         }
         XCTAssertEqual(try options("seeds.grid", "best-lora"), try options("recipes.grid", "lora-imagenet-lr3e-4"))
         XCTAssertEqual(try options("seeds.grid", "best-full"), try options("recipes.grid", "full-imagenet-ld075"))
+    }
+
+    /// Every `\\if…` the paper tests is in ReportTeX.flags, and numbers.tex defines all of them
+    /// (false) even from a summary.json that has none: the paper never meets an undefined \\if.
+    func testEveryFlagThePaperTestsIsAlwaysDefined() throws {
+        let used = Set(try paper().captures(#"\\if([A-Z][A-Za-z]*)"#))
+        XCTAssertGreaterThan(used.count, 5)
+        let listed = Set(ReportTeX.flags.map(ReportTeX.macroName))
+        XCTAssert(used.isSubset(of: listed), "paper.tex tests flags missing from ReportTeX.flags: \(used.subtracting(listed).sorted())")
+        let tex = try ReportTeX.macros(summaryJSON: Data(#"{"zero_shot_top1": 0.942}"#.utf8))
+        for f in listed { XCTAssert(tex.contains("\\newif\\if\(f)\\\(f)false\n"), "numbers.tex lacks a false \\if\(f)") }
+        XCTAssertThrowsError(try ReportTeX.macros(summaryJSON: Data(#"{"new_section_available": true}"#.utf8))) {
+            XCTAssert("\($0)".contains("new_section_available"), "\($0)")
+        }
+    }
+
+    /// A run without a study never deletes the committed study's files; --drop-missing may.
+    func testCollectRefusesToDropCommittedSections() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("woof-keep-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let kept = dir + "/study_runs.csv"
+        XCTAssertNoThrow(try ReportData.refuseToDrop(kept, missing: "output/study/runs.csv", unless: false))
+        try Data("name\n".utf8).write(to: URL(fileURLWithPath: kept))
+        XCTAssertThrowsError(try ReportData.refuseToDrop(kept, missing: "output/study/runs.csv", unless: false)) {
+            XCTAssert("\($0)".contains(kept) && "\($0)".contains("--drop-missing"), "\($0)")
+        }
+        XCTAssertNoThrow(try ReportData.refuseToDrop(kept, missing: "output/study/runs.csv", unless: true))
+    }
+
+    /// The appendix says where the paper's numbers come from: the reference alone, or beside a
+    /// run (a replication when the budget matches, a pipeline check when it does not).
+    func testThisRunAppendixNamesEachRunsNumbers() throws {
+        let ref = try XCTUnwrap(FileManager.default.contents(atPath: Self.results + "/summary.json"))
+        let alone = try ReportThisRun.tex(reference: ref, run: nil, runDir: "output/results")
+        XCTAssert(alone.contains("every number in it comes from the reference runs"), alone)
+        XCTAssertFalse(alone.contains("tabular"))
+        let same = try ReportThisRun.tex(reference: ref, run: ref, runDir: "output/results")
+        XCTAssert(same.contains("two runs of the same recipe"), same)
+        var short = try summary()
+        short["full_epochs"] = 1; short["full_top1"] = 0.5; short["machine_cpu"] = "Test CPU_1"
+        let run = try JSONSerialization.data(withJSONObject: short)
+        let tex = try ReportThisRun.tex(reference: ref, run: run, runDir: "output/results")
+        XCTAssert(tex.contains("not a replication") && tex.contains("full\\_epochs"), tex)
+        XCTAssert(tex.contains("Test CPU\\_1"), tex)
+        let fullRow = try XCTUnwrap(tex.split(separator: "\n").first { $0.hasPrefix("full FT top-1") })
+        XCTAssert(fullRow.hasSuffix("& 50.00 \\\\"), String(fullRow))
+        XCTAssert(fullRow.contains("& " + (try ReportTeX.render(try number(try summary(), "full_top1"), key: "full_top1")) + " &"), String(fullRow))
     }
 
     /// The README's results block is the one generated from summary.json.
