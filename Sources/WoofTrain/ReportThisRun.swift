@@ -23,8 +23,8 @@ public enum ReportThisRun {
         ("attention JS, pretrained vs full FT", ["attn_pretrained_full_js"]),
     ]
 
-    /// Keys whose equality makes the two runs the same experiment.
-    static let budgetKeys = ["val_images", "full_epochs", "lora_epochs", "epoch_steps"]
+    /// Rows whose equality makes the two runs the same experiment.
+    static let budgetRows = Array(rows.prefix(3))
 
     /// One cell: the keys' printed values joined by " / ", or "--" when one is missing.
     static func cell(_ o: [String: Any], _ keys: [String]) throws -> String {
@@ -56,15 +56,18 @@ public enum ReportThisRun {
         let mine = try ReportTeX.parseSummary(run)
         s += "This PDF was built after a pipeline run whose results are in \\code{\(ReportTeX.escape(runDir))} ("
         s += try machine(mine) + "). Table~\\ref{tab:this-run} sets it beside the reference. "
-        let differing = budgetKeys.filter { k in (try? cell(ref, [k])) != (try? cell(mine, [k])) }
+        var differing: [String] = []
+        for row in budgetRows where try cell(ref, row.keys) != cell(mine, row.keys) {
+            differing.append("\(row.label): \(try cell(mine, row.keys)) against \(try cell(ref, row.keys))")
+        }
         if differing.isEmpty {
             s += "It had the reference's budget, so the two columns are two runs of the same recipe; "
             s += "they may differ by run-to-run variation and, in time, by the machine and what else ran on it.\n"
         } else {
-            s += "Its budget differs from the reference's (" + differing.map { ReportTeX.escape($0) }.joined(separator: ", ")
+            s += "Its budget differs from the reference's (" + differing.joined(separator: "; ")
             s += "), so its numbers show that the pipeline works end to end; they are not a replication.\n"
         }
-        s += "\n\\begin{table}[h]\n\\centering\n\\small\n"
+        s += "\n\\begin{table}[h!]\n\\centering\n\\small\n"
         s += "\\caption{The reference runs (the numbers of this paper) and the pipeline run that built this PDF.}\n"
         s += "\\label{tab:this-run}\n\\begin{tabular}{@{}lrr@{}}\n\\toprule\n & reference & this run \\\\\n\\midrule\n"
         for row in rows {

@@ -533,7 +533,7 @@ final class ReportTests: XCTestCase {
         short["full_epochs"] = 1; short["full_top1"] = 0.5; short["machine_cpu"] = "Test CPU_1"
         let run = try JSONSerialization.data(withJSONObject: short)
         let tex = try ReportThisRun.tex(reference: ref, run: run, runDir: "output/results")
-        XCTAssert(tex.contains("not a replication") && tex.contains("full\\_epochs"), tex)
+        XCTAssert(tex.contains("not a replication") && tex.contains("epochs (full FT / LoRA): 1 / 5 against 5 / 5"), tex)
         XCTAssert(tex.contains("Test CPU\\_1"), tex)
         let fullRow = try XCTUnwrap(tex.split(separator: "\n").first { $0.hasPrefix("full FT top-1") })
         XCTAssert(fullRow.hasSuffix("& 50.00 \\\\"), String(fullRow))
