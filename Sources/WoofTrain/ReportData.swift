@@ -87,6 +87,10 @@ public enum ReportData {
     /// call fails rather than drop it, unless `dropMissing` (a directory of generated files).
     public static func collect(outputDir out: String, reportDir: String, dropMissing: Bool = false,
                                log: (String) -> Void = { _ in }) throws -> [String] {
+        // Refuse before writing anything, so a refused run leaves reportDir as it was.
+        for (src, dst, _, _) in optionalInputs(out) where !FileManager.default.fileExists(atPath: src) {
+            try refuseToDrop(reportDir + "/" + dst, missing: src, unless: dropMissing)
+        }
         try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
         var written: [String] = []
         func write(_ name: String, _ text: String) throws {
@@ -341,17 +345,7 @@ public enum ReportData {
         log("attention figure: \(figure.width)×\(figure.height), \(jpeg.count / 1024) KB")
 
         // Optional: the recipe/rank study and the PyTorch comparison.
-        let optional: [(String, String, [String], String)] = [
-            (out + "/study/runs.csv", "study_runs.csv", ["name", "mode", "head_init", "lp_epochs", "lora_rank", "lora_alpha", "lora_targets",
-                                                         "epochs", "seed", "val_top1", "trainable_params"], "study"),
-            (out + "/study/groups.csv", "study_groups.csv", ["group", "n", "mode", "head_init", "lp_epochs", "lora_rank", "lora_targets", "epochs",
-                                                             "mean_top1", "std_top1", "min_top1", "max_top1", "trainable_params",
-                                                             "grad_bytes_per_step", "mean_train_seconds"], "study"),
-            (out + "/study/groups_per_class.csv", "study_per_class.csv", ["group", "n", "class", "mean_top1", "std_top1"], "study"),
-            (out + "/study/ranks.csv", "study_ranks.csv", ["group", "lora_rank", "lora_alpha", "lora_targets", "n", "mean_top1", "std_top1",
-                                                           "trainable_params", "grad_bytes_per_step", "bench_ms_per_step"], "ranks"),
-            (out + "/bench/bench.csv", "bench.csv", ["mode", "ours_img_per_s", "pytorch_img_per_s", "ratio"], "bench"),
-        ]
+        let optional = optionalInputs(out)
         var present = Set<String>()
         for (src, dst, columns, flag) in optional {
             guard FileManager.default.fileExists(atPath: src) else {
@@ -403,6 +397,20 @@ public enum ReportData {
         let json = try JSONSerialization.data(withJSONObject: s, options: [.prettyPrinted, .sortedKeys])
         try write("summary.json", String(decoding: json, as: UTF8.self) + "\n")
         return written
+    }
+
+    /// The optional inputs: (file under output/, its copy in report/results, required columns,
+    /// section).
+    static func optionalInputs(_ out: String) -> [(String, String, [String], String)] {
+        [(out + "/study/runs.csv", "study_runs.csv", ["name", "mode", "head_init", "lp_epochs", "lora_rank", "lora_alpha",
+                                                     "lora_targets", "epochs", "seed", "val_top1", "trainable_params"], "study"),
+         (out + "/study/groups.csv", "study_groups.csv", ["group", "n", "mode", "head_init", "lp_epochs", "lora_rank", "lora_targets",
+                                                         "epochs", "mean_top1", "std_top1", "min_top1", "max_top1", "trainable_params",
+                                                         "grad_bytes_per_step", "mean_train_seconds"], "study"),
+         (out + "/study/groups_per_class.csv", "study_per_class.csv", ["group", "n", "class", "mean_top1", "std_top1"], "study"),
+         (out + "/study/ranks.csv", "study_ranks.csv", ["group", "lora_rank", "lora_alpha", "lora_targets", "n", "mean_top1",
+                                                       "std_top1", "trainable_params", "grad_bytes_per_step", "bench_ms_per_step"], "ranks"),
+         (out + "/bench/bench.csv", "bench.csv", ["mode", "ours_img_per_s", "pytorch_img_per_s", "ratio"], "bench")]
     }
 
     /// Throws when `kept` exists and would be deleted because `missing` is absent: committed

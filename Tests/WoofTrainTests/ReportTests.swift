@@ -518,6 +518,16 @@ final class ReportTests: XCTestCase {
             XCTAssert("\($0)".contains(kept) && "\($0)".contains("--drop-missing"), "\($0)")
         }
         XCTAssertNoThrow(try ReportData.refuseToDrop(kept, missing: "output/study/runs.csv", unless: true))
+        // collect refuses before it writes anything (here before it even reads the baseline).
+        let before = try FileManager.default.contentsOfDirectory(atPath: dir)
+        XCTAssertThrowsError(try ReportData.collect(outputDir: dir + "/no-output", reportDir: dir)) {
+            XCTAssert("\($0)".contains("refusing to drop"), "\($0)")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), before)
+        XCTAssertEqual(try String(contentsOfFile: kept, encoding: .utf8), "name\n")
+        XCTAssertThrowsError(try ReportData.collect(outputDir: dir + "/no-output", reportDir: dir, dropMissing: true)) {
+            XCTAssert("\($0)".contains("baseline/summary.json: missing"), "\($0)")
+        }
     }
 
     /// The appendix says where the paper's numbers come from: the reference alone, or beside a
