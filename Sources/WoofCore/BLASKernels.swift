@@ -36,7 +36,10 @@ public enum BLASKernels {
               let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
               let better = coreType(cpuFlags: cpuFlags(cpuinfo: info)) else { return }
         setenv("OPENBLAS_CORETYPE", better, 1)
-        log("OpenBLAS does not know this CPU model and chose its slow Prescott kernels; restarting with OPENBLAS_CORETYPE=\(better)")
+        // Under MPI every rank restarts; one line says it for all.
+        if ["0", nil].contains(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_RANK"]) {
+            log("OpenBLAS does not know this CPU model and chose its slow Prescott kernels; restarting with OPENBLAS_CORETYPE=\(better)")
+        }
         execv("/proc/self/exe", CommandLine.unsafeArgv)
         log("warning: restart failed (\(String(cString: strerror(errno)))); continuing with Prescott kernels")
     }
