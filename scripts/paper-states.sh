@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the paper in every state its results can be in, each in its own temporary directory:
 #   main          a pipeline's output/ alone (main runs, scaling, attention; no study, no bench)
+#   main-heldout  the same without the fine-tuned models' val predictions (no held-out analysis)
 #   main+study    plus the recipe study
 #   main+bench    plus the PyTorch comparison
 #   everything    plus both
@@ -9,7 +10,8 @@
 # output/study/*.csv and output/bench/bench.csv). Each state runs `woof-dist results`, checks
 # the flags numbers.tex gives it, and builds the PDF with latexmk; any failure fails the script.
 #
-#   scripts/paper-states.sh OUTPUT_DIR     a finished pipeline's output/ (e.g. from make smoke)
+#   scripts/paper-states.sh OUTPUT_DIR     a finished pipeline's output/ (e.g. from make smoke);
+#                                          PAPER_STATES_KEEP=1 keeps the PDFs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -20,7 +22,8 @@ OUT=$(cd "$1" && pwd)
 command -v latexmk >/dev/null || { echo "paper-states: latexmk missing (make tex-deps)" >&2; exit 1; }
 REF=$ROOT/report/results
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/woof-paper-states.XXXXXX")
-trap 'rc=$?; [ $rc -eq 0 ] && rm -rf "$WORK" || echo "paper-states: failed; files kept in $WORK" >&2' EXIT
+trap 'rc=$?; if [ $rc -ne 0 ]; then echo "paper-states: failed; files kept in $WORK" >&2
+  elif [ "${PAPER_STATES_KEEP:-0}" = 1 ]; then echo "paper-states: kept $WORK"; else rm -rf "$WORK"; fi' EXIT
 
 mkdir -p "$WORK/inputs/study" "$WORK/inputs/bench"
 for pair in study_runs.csv:runs.csv study_groups.csv:groups.csv study_per_class.csv:groups_per_class.csv study_ranks.csv:ranks.csv; do
@@ -41,6 +44,12 @@ state() {
     for e in "$OUT"/*; do
       case "$(basename "$e")" in study|bench|results|results.md) ;; *) ln -s "$e" "$d/output/" ;; esac
     done
+    if [ "$name" = main-heldout ]; then  # the models' files, but not their val predictions
+      for m in full_model lora_model; do
+        rm "$d/output/$m"; mkdir "$d/output/$m"
+        for f in "$OUT/$m"/*; do [ "$(basename "$f")" = val_predictions.csv ] || ln -s "$f" "$d/output/$m/"; done
+      done
+    fi
     for extra in "$@"; do ln -s "$WORK/inputs/$extra" "$d/output/$extra"; done
     "$BIN" results --output "$d/output" --report-dir "$d/report/results" --readme '' --drop-missing > /dev/null 2> "$d/results.log" \
       || { tail -5 "$d/results.log" >&2; echo "paper-states: $name: woof-dist results failed" >&2; return 1; }
@@ -60,9 +69,10 @@ state() {
   echo "paper-states: $name: $(grep -o 'Output written.*' "$d/report/build/paper.log")"
 }
 
-state main "" "StudyAvailable BenchAvailable"
+state main "HeldoutAvailable" "StudyAvailable BenchAvailable"
+state main-heldout "" "HeldoutAvailable StudyAvailable BenchAvailable"
 state main+study "StudyAvailable" "BenchAvailable" study
 state main+bench "BenchAvailable" "StudyAvailable" bench
 state everything "StudyAvailable BenchAvailable" "" study bench
 state reference "StudyAvailable BenchAvailable" ""
-echo "paper-states: the paper builds in all 5 states"
+echo "paper-states: the paper builds in all 6 states"

@@ -220,7 +220,9 @@ public enum ReportData {
         let sizes = [("full_model_file_bytes", out + "/full_model/model.safetensors"),
                      ("lora_adapter_file_bytes", out + "/lora_model/adapter/adapter_model.safetensors")]
         for (k, p) in sizes {
-            guard let a = try? FileManager.default.attributesOfItem(atPath: p), let n = a[.size] as? NSNumber else {
+            // The file's own size, not a symbolic link's (attributesOfItem does not follow links).
+            let file = (p as NSString).resolvingSymlinksInPath
+            guard let a = try? FileManager.default.attributesOfItem(atPath: file), let n = a[.size] as? NSNumber else {
                 throw TrainError.io("\(p): missing (\(k.hasPrefix("full") ? stage["full_model"]! : stage["lora_model"]!))")
             }
             s[k] = n.intValue
