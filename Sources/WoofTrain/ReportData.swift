@@ -101,6 +101,28 @@ public enum ReportData {
         var s: [String: Any] = Dictionary(uniqueKeysWithValues: ReportTeX.flags.map { ($0, false as Any) })
 
         // Zero-shot baseline, full fine-tuning, LoRA.
+        let (classes, full, lora) = try mainRuns(out, into: &s, write: write)
+        try recipeNumbers(full: full, into: &s)
+        try write("heldout.csv", try heldOutNumbers(outputDir: out, expectedTop1: ["full": full, "lora": lora], into: &s, log: log))
+        try loraNumbers(lora: lora, full: full, classes: classes, into: &s)
+        try fileSizes(out, into: &s)
+        try write("curves.csv", try curvesCSV(full: full, lora: lora))
+        try scalingNumbers(out, into: &s, write: write)
+        try projectionNumbers(out, into: &s, write: write)
+        let jpeg = try attentionNumbers(out, classes: classes.count, into: &s, write: write, log: log)
+        try AtomicFile.write(jpeg, to: reportDir + "/attention.jpg")
+        written.append(reportDir + "/attention.jpg")
+        try optionalNumbers(out, reportDir: reportDir, dropMissing: dropMissing, into: &s, write: write, log: log)
+
+        let json = try JSONSerialization.data(withJSONObject: s, options: [.prettyPrinted, .sortedKeys])
+        try write("summary.json", String(decoding: json, as: UTF8.self) + "\n")
+        return written
+    }
+
+    /// The zero-shot baseline and the two fine-tuned runs: per-class accuracy (per_class.csv),
+    /// the zero-shot head's top confusion.
+    static func mainRuns(_ out: String, into s: inout [String: Any],
+                         write: (String, String) throws -> Void) throws -> (classes: [String], full: Run, lora: Run) {
         let bpath = out + "/baseline/summary.json"
         let base = try readJSON(bpath, stage: stage["baseline"]!)
         guard let classes = base["classes"] as? [String], let confusion = base["confusion"] as? [[NSNumber]],
@@ -134,7 +156,12 @@ public enum ReportData {
             for (name, v) in perClass { s["\(name)_\(slug(c))_top1"] = v[i] }
         }
         try write("per_class.csv", csv)
+        try runNumbers(full: full, lora: lora, base: base, basePath: bpath, into: &s)
+        return (classes, full, lora)
+    }
 
+    /// Each run's headline numbers and the comparisons between them.
+    static func runNumbers(full: Run, lora: Run, base: [String: Any], basePath bpath: String, into s: inout [String: Any]) throws {
         for (r, m) in [(full, "full"), (lora, "lora")] {
             s["\(m)_top1"] = try r.n("final_val_top1")
             s["\(m)_best_top1"] = try r.n("best_val_top1")
@@ -166,8 +193,10 @@ public enum ReportData {
         // AdamW keeps two float32 moments per trainable parameter.
         s["full_adamw_state_mb"] = 8 * (try full.n("trainable_params")) / 1e6
         s["lora_adamw_state_mb"] = 8 * (try lora.n("trainable_params")) / 1e6
+    }
 
-        // The shared recipe (both runs use the same data, batch, schedule and seed).
+    /// The shared recipe (both runs use the same data, batch, schedule and seed).
+    static func recipeNumbers(full: Run, into s: inout [String: Any]) throws {
         let c = full.config
         s["train_batch"] = (c["batchSize"] as? NSNumber)?.intValue ?? 0
         s["epoch_steps"] = (try full.n("steps")) / (try full.n("epochs"))
@@ -181,7 +210,11 @@ public enum ReportData {
         s["train_crop_min_scale"] = ImageTransform.scaleRange.0
         s["eval_resize_size"] = ImageTransform.resizeShorter
         s["allreduce_bucket_mib"] = Double(GradientSync.defaultBucketBytes) / Double(1 << 20)
-        try write("heldout.csv", try heldOutNumbers(outputDir: out, expectedTop1: ["full": full, "lora": lora], into: &s, log: log))
+    }
+
+    /// LoRA's configuration, the machine, the architecture and LoRA's parameters per adapted
+    /// layer: r·(in + out).
+    static func loraNumbers(lora: Run, full: Run, classes: [String], into s: inout [String: Any]) throws {
         let lc = lora.config
         let rank = (lc["loraRank"] as? NSNumber)?.intValue ?? 0, alpha = (lc["loraAlpha"] as? NSNumber)?.doubleValue ?? 0
         let targets = lc["loraTargets"] as? [String] ?? []
@@ -195,8 +228,6 @@ public enum ReportData {
             s["machine_cores"] = (m["cores"] as? NSNumber)?.intValue ?? 0
             s["machine_memory_gib"] = (m["memory_gib"] as? NSNumber)?.doubleValue ?? 0
         }
-
-        // The architecture and LoRA's parameters per adapted layer: r·(in + out).
         let v = ViTConfig.vitTiny(numClasses: classes.count)
         s["vit_embed_dim"] = v.embedDim; s["vit_depth"] = v.depth; s["vit_heads"] = v.numHeads
         s["vit_mlp_dim"] = v.mlpHidden; s["vit_qkv_dim"] = 3 * v.embedDim; s["vit_patch_size"] = v.patchSize
@@ -216,7 +247,10 @@ public enum ReportData {
         guard perBlock * v.depth == Int(try lora.n("adapter_params")) else {
             throw TrainError.io("\(lora.path): adapter_params \(try lora.n("adapter_params")) ≠ \(v.depth) blocks × \(perBlock)")
         }
-        // What would be stored per task: the full model vs the adapter (+ head).
+    }
+
+    /// What would be stored per task: the full model vs the adapter (+ head).
+    static func fileSizes(_ out: String, into s: inout [String: Any]) throws {
         let sizes = [("full_model_file_bytes", out + "/full_model/model.safetensors"),
                      ("lora_adapter_file_bytes", out + "/lora_model/adapter/adapter_model.safetensors")]
         for (k, p) in sizes {
@@ -229,8 +263,10 @@ public enum ReportData {
             s[k.replacingOccurrences(of: "_bytes", with: "_mb")] = n.doubleValue / 1e6
         }
         s["file_size_ratio"] = Double(s["full_model_file_bytes"] as! Int) / Double(s["lora_adapter_file_bytes"] as! Int)
+    }
 
-        // Training curves.
+    /// Training curves: per epoch, each run's val top-1, loss, train top-1 and speed.
+    static func curvesCSV(full: Run, lora: Run) throws -> String {
         var curves = "epoch"
         for m in ["full", "lora"] { curves += ",\(m)_val_top1,\(m)_train_loss,\(m)_train_top1,\(m)_img_per_s" }
         curves += "\n"
@@ -246,9 +282,11 @@ public enum ReportData {
             }
             curves += "\n"
         }
-        try write("curves.csv", curves)
+        return curves
+    }
 
-        // Scaling: measured ranks and the many-node projection.
+    /// Scaling: the measured ranks (scaling.csv).
+    static func scalingNumbers(_ out: String, into s: inout [String: Any], write: (String, String) throws -> Void) throws {
         let scalingPath = out + "/scaling/scaling.csv"
         let scaling = try CSVTable.read(scalingPath, missing: stage["scaling"]!)
         try scaling.require(["ranks", "mode", "threads_per_rank", "batch", "img_per_s", "compute_s_per_step", "comm_s_per_step",
@@ -274,6 +312,10 @@ public enum ReportData {
         }
         s["grad_bytes_ratio"] = (s["full_grad_bytes"] as! Double) / (s["lora_grad_bytes"] as! Double)
         s["scaling_batch"] = try scaling.double(0, "batch")
+    }
+
+    /// The many-node projection (projection.csv, one column per mode × scaling × bandwidth).
+    static func projectionNumbers(_ out: String, into s: inout [String: Any], write: (String, String) throws -> Void) throws {
         let projPath = out + "/scaling/projection.csv"
         let proj = try CSVTable.read(projPath, missing: stage["scaling"]!)
         try proj.require(["mode", "scaling", "nodes", "gbit_per_s", "img_per_s", "efficiency", "compute_s_per_step", "comm_s_per_step"])
@@ -306,8 +348,13 @@ public enum ReportData {
         s["proj_alpha_us"] = p.alpha * 1e6
         s["proj_max_nodes"] = nodes.last!
         s["proj_strong_global_batch"] = Int(s["scaling_batch"] as! Double) * 8
+    }
 
-        // Attention: JS divergence and mask IoU per model pair (mean-of-heads maps).
+    /// Attention: JS divergence and mask IoU per model pair (mean-of-heads maps); returns the
+    /// attention figure as JPEG.
+    static func attentionNumbers(_ out: String, classes: Int, into s: inout [String: Any],
+                                 write: (String, String) throws -> Void, log: (String) -> Void) throws -> Data {
+        let v = ViTConfig.vitTiny(numClasses: classes)
         let changePath = out + "/attention/attention_change.csv"
         let change = try CSVTable.read(changePath, missing: stage["attention"]!)
         try change.require(["model_a", "model_b", "head", "class", "class_name", "images", "js_mean", "iou_mean"])
@@ -340,18 +387,19 @@ public enum ReportData {
             throw TrainError.io("\(txtPath): no 'IoU of the N%-mass masks' header (\(stage["attention"]!))")
         }
         s["attn_mask_mass_percent"] = mass
-        let figure = try attentionFigure(png: out + "/attention/summary.png", models: 3, perClassImages: classes.count)
+        let figure = try attentionFigure(png: out + "/attention/summary.png", models: 3, perClassImages: classes)
         let jpeg = try encodeJPEG(pixels: figure.pixels, width: figure.width, height: figure.height, components: 3, quality: 82)
-        try AtomicFile.write(jpeg, to: reportDir + "/attention.jpg")
-        written.append(reportDir + "/attention.jpg")
         log("attention figure: \(figure.width)×\(figure.height), \(jpeg.count / 1024) KB")
+        return jpeg
+    }
 
-        // Optional: the recipe/rank study and the PyTorch comparison.
+    /// Optional: the recipe/rank study and the PyTorch comparison, with their flags.
+    static func optionalNumbers(_ out: String, reportDir: String, dropMissing: Bool, into s: inout [String: Any],
+                                write: (String, String) throws -> Void, log: (String) -> Void) throws {
         let optional = optionalInputs(out)
         var present = Set<String>()
         for (src, dst, columns, flag) in optional {
             guard FileManager.default.fileExists(atPath: src) else {
-                try refuseToDrop(reportDir + "/" + dst, missing: src, unless: dropMissing)
                 try? FileManager.default.removeItem(atPath: reportDir + "/" + dst)
                 log("\(src): not present (optional); the paper marks it pending")
                 continue
@@ -395,10 +443,6 @@ public enum ReportData {
                 try? FileManager.default.removeItem(atPath: reportDir + "/" + f)
             }
         }
-
-        let json = try JSONSerialization.data(withJSONObject: s, options: [.prettyPrinted, .sortedKeys])
-        try write("summary.json", String(decoding: json, as: UTF8.self) + "\n")
-        return written
     }
 
     /// The optional inputs: (file under output/, its copy in report/results, required columns,
