@@ -28,29 +28,43 @@ let package = Package(
         // libpng through a C shim on libpng's simplified API (no longjmp reaches Swift).
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png")]),
 
-        // Tensors, autograd tape, ops and their gradients, safetensors, AdamW.
+        // Tensors, autograd tape, ops and their gradient rules, parameter store, AdamW,
+        // the one random generator, safetensors, atomic files, machine facts.
         .target(name: "WoofCore", dependencies: ["CBLAS"], swiftSettings: fast),
-        // The Vision Transformer, LoRA, parameter store and weight loading.
+        // The Vision Transformer, LoRA (config, adapter, merge), timm/peft import and export.
         .target(name: "WoofModel", dependencies: ["WoofCore"], swiftSettings: fast),
-        // ImageFolder dataset, JPEG decode, timm/Pillow-equivalent transforms, loader.
+        // ImageWoof's classes, ImageFolder dataset, JPEG decode, timm/Pillow transforms, loader.
         .target(name: "WoofData", dependencies: ["CJPEG", "WoofCore"], swiftSettings: fast),
         // Distribution: MPI communicator, bucketed gradient allreduce.
         .target(name: "WoofDist", dependencies: ["CMPI", "WoofCore"], swiftSettings: fast),
-        // Training: the gradient step, optimizer schedule, benchmarks.
-        .target(name: "WoofTrain", dependencies: ["WoofCore", "WoofModel", "WoofData", "WoofDist", "WoofViz"], swiftSettings: fast),
+        // Training only: run records, the gradient step, trainer, checkpoints, evaluation.
+        .target(name: "WoofTrain", dependencies: ["WoofCore", "WoofModel", "WoofData", "WoofDist"], swiftSettings: fast),
+        // After training: attention maps and metrics, the study, scaling projection,
+        // benchmarks, and the paper's result files.
+        .target(name: "WoofAnalysis", dependencies: ["WoofCore", "WoofModel", "WoofData", "WoofDist", "WoofTrain", "WoofViz"],
+                swiftSettings: fast),
         // Figures: RGB canvas, bitmap font, line plots, colormaps and heat-map overlays, PNG I/O.
         .target(name: "WoofViz", dependencies: ["CPNG"], swiftSettings: fast),
         // The command-line interface: parses and calls.
         .executableTarget(name: "woof-dist", dependencies: [
-            "WoofCore", "WoofModel", "WoofData", "WoofDist", "WoofTrain",
+            "WoofCore", "WoofModel", "WoofData", "WoofDist", "WoofTrain", "WoofAnalysis",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // The MPI test harness (run by WoofDistTests under mpirun), not a product command.
+        .executableTarget(name: "dist-check", dependencies: [
+            "WoofCore", "WoofModel", "WoofDist", "WoofTrain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "WoofCoreTests", dependencies: ["WoofCore"]),
-        .testTarget(name: "WoofModelTests", dependencies: ["WoofModel"]),
-        .testTarget(name: "WoofDataTests", dependencies: ["WoofData", "WoofModel"]),
-        .testTarget(name: "WoofTrainTests", dependencies: ["WoofTrain"]),
-        .testTarget(name: "WoofVizTests", dependencies: ["WoofViz"]),
+        // Shared by the test targets: paths to ../shared, scratch directories, built executables.
+        .target(name: "WoofTestSupport", path: "Tests/WoofTestSupport"),
+        .testTarget(name: "WoofCoreTests", dependencies: ["WoofCore", "WoofTestSupport"]),
+        .testTarget(name: "WoofModelTests", dependencies: ["WoofModel", "WoofTestSupport"]),
+        .testTarget(name: "WoofDataTests", dependencies: ["WoofData", "WoofModel", "WoofTestSupport"]),
+        .testTarget(name: "WoofDistTests", dependencies: ["WoofCore", "WoofTrain", "WoofData", "WoofTestSupport"]),
+        .testTarget(name: "WoofTrainTests", dependencies: ["WoofTrain", "WoofData", "WoofTestSupport"]),
+        .testTarget(name: "WoofAnalysisTests", dependencies: ["WoofAnalysis", "WoofTrain", "WoofData", "WoofTestSupport"]),
+        .testTarget(name: "WoofVizTests", dependencies: ["WoofViz", "WoofTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import WoofCore
 
 /// Geometry and constants of the timm `vit_tiny_patch16_224` transforms.
 public enum ImageTransform {

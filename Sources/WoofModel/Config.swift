@@ -38,10 +38,35 @@ public struct ViTConfig: Codable, Equatable, Sendable {
     }
 }
 
+/// A dense layer of a transformer block: the one table of the layers LoRA can adapt.
+public struct DenseLayer: Sendable {
+    /// The short name used by `--lora-targets` and result files: qkv, proj, fc1, fc2.
+    public let short: String
+    /// timm's module path inside a block (`attn.qkv`).
+    public let module: String
+    public let inputs: Int
+    public let outputs: Int
+    /// Parameters of the dense layer (weight and bias).
+    public var denseParameters: Int { inputs * outputs + outputs }
+    /// Parameters of a rank-r adapter on it: r·(in + out).
+    public func loraParameters(rank: Int) -> Int { rank * (inputs + outputs) }
+}
+
+extension ViTConfig {
+    /// The dense layers of every block, in order.
+    public var denseLayers: [DenseLayer] {
+        let d = embedDim, hidden = mlpHidden
+        return [DenseLayer(short: "qkv", module: "attn.qkv", inputs: d, outputs: 3 * d),
+                DenseLayer(short: "proj", module: "attn.proj", inputs: d, outputs: d),
+                DenseLayer(short: "fc1", module: "mlp.fc1", inputs: d, outputs: hidden),
+                DenseLayer(short: "fc2", module: "mlp.fc2", inputs: hidden, outputs: d)]
+    }
+}
+
 /// Which dense layers get LoRA adapters, and their rank and scale.
 public struct LoRAConfig: Codable, Equatable, Sendable {
     /// The dense layers of a block that can carry adapters (timm names).
-    public static let allTargets = ["qkv", "proj", "fc1", "fc2"]
+    public static let allTargets = ViTConfig.vitTiny().denseLayers.map(\.short)
     /// How result files (bench.csv, runs.csv) spell a target set: the names joined by "+".
     public static func key(_ targets: [String]) -> String { targets.joined(separator: "+") }
     /// The key of all four targets.

@@ -23,9 +23,13 @@ public struct Linear {
     }
 
     /// Folds `sign · (α/r)·BA` into W0 (`sign` −1 undoes a merge).
-    func foldAdapter(sign: Float) {
+    func foldAdapter(sign: Float) { addLowRankUpdate(times: sign, into: weight.data) }
+
+    /// Adds `factor · (α/r)·BA` to the out × in matrix at `w`: the one implementation of
+    /// LoRA's merge (in place, or into a copy for export).
+    func addLowRankUpdate(times factor: Float = 1, into w: UnsafeMutablePointer<Float>) {
         guard let a = loraA, let b = loraB else { return }
         let out = weight.shape[0], inp = weight.shape[1], r = a.shape[0]
-        sgemm(false, false, out, inp, r, sign * scale, b.data, r, a.data, inp, 1, weight.data, inp)
+        sgemm(false, false, out, inp, r, factor * scale, b.data, r, a.data, inp, 1, w, inp)
     }
 }

@@ -21,12 +21,6 @@ public final class VisionTransformer {
     let blocks: [Block]
     let head: Linear
 
-    /// The timm names of the dense layers of block `i`.
-    static func denseLayers(_ i: Int) -> [(short: String, name: String)] {
-        [("qkv", "blocks.\(i).attn.qkv"), ("proj", "blocks.\(i).attn.proj"),
-         ("fc1", "blocks.\(i).mlp.fc1"), ("fc2", "blocks.\(i).mlp.fc2")]
-    }
-
     /// Builds the model with freshly initialised parameters (timm's scheme: trunc-normal
     /// σ .02 for weights, zero biases, unit LayerNorm scales; LoRA A Kaiming-uniform, B zero).
     public init(config: ViTConfig, mode: TrainMode = .full, seed: UInt64 = 0) throws {
@@ -34,7 +28,7 @@ public final class VisionTransformer {
         if case .lora(let l) = mode { try l.validate() }
         self.config = config
         self.mode = mode
-        let d = config.embedDim, hidden = config.mlpHidden
+        let d = config.embedDim
         let baseTrainable = mode == .full
         let lora: LoRAConfig? = { if case .lora(let l) = mode { return l } else { return nil } }()
         var specs: [ParameterStore.Spec] = []
@@ -45,15 +39,14 @@ public final class VisionTransformer {
         add("pos_embed", [1, config.tokens, d])
         add("patch_embed.proj.weight", [d, config.inChans, config.patchSize, config.patchSize])
         add("patch_embed.proj.bias", [d])
-        let dims: [String: (out: Int, inp: Int)] = ["qkv": (3 * d, d), "proj": (d, d), "fc1": (hidden, d), "fc2": (d, hidden)]
         for i in 0..<config.depth {
             add("blocks.\(i).norm1.weight", [d]); add("blocks.\(i).norm1.bias", [d])
             add("blocks.\(i).norm2.weight", [d]); add("blocks.\(i).norm2.bias", [d])
-            for (short, name) in Self.denseLayers(i) {
-                let (out, inp) = dims[short]!
+            for layer in config.denseLayers {
+                let name = "blocks.\(i).\(layer.module)", out = layer.outputs, inp = layer.inputs
                 add("\(name).weight", [out, inp])
-                if short != "qkv" || config.qkvBias { add("\(name).bias", [out]) }
-                if let lora, lora.targets.contains(short) {
+                if layer.short != "qkv" || config.qkvBias { add("\(name).bias", [out]) }
+                if let lora, lora.targets.contains(layer.short) {
                     add("\(name).lora_A.weight", [lora.rank, inp], trainable: true)
                     add("\(name).lora_B.weight", [out, lora.rank], trainable: true)
                 }
@@ -86,7 +79,7 @@ public final class VisionTransformer {
 
     /// Re-initialises every parameter from `seed`.
     public func initialize(seed: UInt64) {
-        var rng = SeededRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         for e in params.entries {
             let t = params[e.name]
             if e.name.hasSuffix("lora_B.weight") || (e.name.hasSuffix(".bias")) {
@@ -94,7 +87,7 @@ public final class VisionTransformer {
             } else if e.name.hasSuffix("lora_A.weight") {
                 // kaiming_uniform_(a=√5) as in peft/loralib: bound = 1/√fan_in.
                 let bound = 1 / Float(e.shape[1]).squareRoot()
-                for i in 0..<t.count { t.data[i] = rng.uniform(-bound, bound) }
+                for i in 0..<t.count { t.data[i] = rng.uniformFloat(-bound, bound) }
             } else if e.name.contains("norm") {
                 t.data.update(repeating: 1, count: t.count)
             } else {
@@ -105,7 +98,7 @@ public final class VisionTransformer {
 
     /// Gives the head fresh weights (trunc-normal σ .02, zero bias) from `seed`.
     public func reinitializeHead(seed: UInt64) {
-        var rng = SeededRNG(seed: seed, stream: 0x4EAD)
+        var rng = SplitMix64(seed: seed, stream: 0x4EAD)
         let w = params["head.weight"], b = params["head.bias"]
         for i in 0..<w.count { w.data[i] = rng.truncatedNormal(std: 0.02) }
         b.data.update(repeating: 0, count: b.count)

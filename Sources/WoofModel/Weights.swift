@@ -89,10 +89,10 @@ extension VisionTransformer {
         guard !isMerged else { return out }
         for blk in blocks {
             for l in [blk.qkv, blk.proj, blk.fc1, blk.fc2] {
-                guard let a = l.loraA, let b = l.loraB else { continue }
-                let key = l.name + ".weight", outDim = l.weight.shape[0], inDim = l.weight.shape[1], r = a.shape[0]
+                guard l.loraA != nil else { continue }
+                let key = l.name + ".weight"
                 var w = out[key]!.data
-                w.withUnsafeMutableBufferPointer { sgemm(false, false, outDim, inDim, r, l.scale, b.data, r, a.data, inDim, 1, $0.baseAddress!, inDim) }
+                w.withUnsafeMutableBufferPointer { l.addLowRankUpdate(into: $0.baseAddress!) }
                 out[key] = NamedTensor(shape: l.weight.shape, data: w)
             }
         }

@@ -4,10 +4,6 @@ import WoofModel
 import WoofData
 import WoofDist
 
-/// ImageNet-1k class indices of the ten ImageWoof classes, in label order
-/// (../shared/README.md): used by `--zero-shot` and `--head-init imagenet`.
-public let imageWoofImageNetIndices: [Int] = [155, 159, 162, 167, 182, 193, 207, 229, 258, 273]
-
 /// The outcome of evaluating a model on a split.
 public struct EvalResult: Codable {
     public var images: Int
@@ -67,7 +63,7 @@ public func evaluate(model: VisionTransformer, loader: BatchLoader, zeroShot: Bo
                      progress: Progress? = nil, comm: Communicator? = nil, tape: Tape = Tape()) throws -> EvalResult {
     let nc = model.config.numClasses
     let k = loader.dataset.classes.count
-    let imagenet = nc == 1000 && k == imageWoofImageNetIndices.count
+    let imagenet = nc == 1000 && k == ImageWoof.imageNetIndices.count
     let step = GradientStep(model: model, tape: tape)
     var result = EvalResult(images: 0, correct: 0, classes: loader.dataset.classes,
                             confusion: Array(repeating: Array(repeating: 0, count: k), count: k),
@@ -81,11 +77,11 @@ public func evaluate(model: VisionTransformer, loader: BatchLoader, zeroShot: Bo
             let label = Int(batch.labels[i])
             var pred: Int, woof: Int?
             if imagenet && zeroShot {
-                woof = (0..<k).max { row[imageWoofImageNetIndices[$0]] < row[imageWoofImageNetIndices[$1]] }!
+                woof = (0..<k).max { row[ImageWoof.imageNetIndices[$0]] < row[ImageWoof.imageNetIndices[$1]] }!
                 pred = woof!
             } else if imagenet {
                 pred = (0..<nc).max { row[$0] < row[$1] }!
-                woof = imageWoofImageNetIndices.firstIndex(of: pred)
+                woof = ImageWoof.imageNetIndices.firstIndex(of: pred)
             } else {
                 pred = (0..<nc).max { row[$0] < row[$1] }!
                 woof = pred < k ? pred : nil

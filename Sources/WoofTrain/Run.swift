@@ -24,13 +24,13 @@ public func pretrainedForFineTuning(weights: String, mode: TrainMode, classes: I
     try model.loadWeights(file, replaceHead: true)
     model.reinitializeHead(seed: seed)
     if headInit == "imagenet" {
-        guard classes == imageWoofImageNetIndices.count, let w = file["head.weight"], let b = file["head.bias"],
+        guard classes == ImageWoof.imageNetIndices.count, let w = file["head.weight"], let b = file["head.bias"],
               w.shape.count == 2, w.shape[0] == 1000, b.count == 1000 else {
             throw TrainError.invalidOption("--head-init imagenet needs a 1000-class ImageNet head in \(weights) and the ten ImageWoof classes")
         }
         let d = w.shape[1]
         var hw: [Float] = [], hb: [Float] = []
-        for idx in imageWoofImageNetIndices { hw += w.data[(idx * d)..<((idx + 1) * d)]; hb.append(b.data[idx]) }
+        for idx in ImageWoof.imageNetIndices { hw += w.data[(idx * d)..<((idx + 1) * d)]; hb.append(b.data[idx]) }
         model.params.set("head.weight", hw)
         model.params.set("head.bias", hb)
     }

@@ -206,7 +206,7 @@ public final class Trainer {
                                  trainAccuracy: Double(state.correct) / Double(max(state.seen, 1)),
                                  valTop1: val?.top1, valPerClass: val?.perClass, epochSeconds: state.epochSeconds,
                                  trainImagesPerSecond: Double(state.seen) / max(state.epochSeconds, 1e-9),
-                                 lr: Double(lr), peakRSSMiB: peakRSSMiB())
+                                 lr: Double(lr), peakRSSMiB: Machine.peakRSSMiB())
             m.ranks = comm.size
             m.allreduceBytesPerStep = sync.bytesPerStep
             m.commSecondsPerStep = state.commSeconds / steps
@@ -268,7 +268,7 @@ public final class Trainer {
             "steps": state.step,
             "train_seconds": state.trainSeconds,
             "train_img_per_s": Double(images) / max(state.trainSeconds, 1e-9),
-            "peak_rss_mib": peakRSSMiB(),
+            "peak_rss_mib": Machine.peakRSSMiB(),
             "ranks": comm.size,
             "allreduce_bytes_per_step": sync.bytesPerStep,
             "comm_seconds": state.totalCommSeconds,
@@ -279,39 +279,12 @@ public final class Trainer {
             "skipped_images": state.skippedImages,
             "config": configObject,
             "learning_rate": config.learningRate,
-            "machine": Machine.describe(),
+            "machine": (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(Machine.describe()))) as Any,
             "git_commit": gitCommit ?? NSNull(),
         ]
         if let v = last?.valTop1 { summary["final_val_top1"] = v }
         if let v = last?.valPerClass { summary["final_val_per_class"] = v }
         if let b = best { summary["best_val_top1"] = b }
         try Export.writeJSON(summary, to: outDir + "/summary.json")
-    }
-}
-
-/// Facts about the machine for summaries.
-public enum Machine {
-    public static func cpuModel() -> String {
-        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown" }
-        for line in text.split(separator: "\n") where line.hasPrefix("model name") {
-            return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
-        }
-        return "unknown"
-    }
-
-    public static func describe() -> [String: Any] {
-        ["cpu": cpuModel(), "cores": ProcessInfo.processInfo.activeProcessorCount,
-         "memory_gib": Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824]
-    }
-
-    public static func gitCommit() -> String? {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["git", "rev-parse", "HEAD"]
-        let pipe = Pipe(); p.standardOutput = pipe; p.standardError = FileHandle.nullDevice
-        do { try p.run() } catch { return nil }
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { return nil }
-        return String(data: pipe.fileHandleForReading.readDataToEndOfFile(), encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import WoofCore
+import WoofData
 import WoofTrain
+import WoofAnalysis
 
 struct Attention: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -50,7 +52,7 @@ struct Attention: ParsableCommand {
             o.metricImages = metricImages
             o.batchSize = batchSize
             o.weights = weights
-            o.classNames = breedNames
+            o.classNames = ImageWoof.names
             let result = try AttentionReport.run(o, log: logLine)
             print(result.table, terminator: "")
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import WoofCore
 import WoofTrain
+import WoofAnalysis
 import WoofModel
 import WoofData
 import WoofDist

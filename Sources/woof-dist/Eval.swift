@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import WoofCore
 import WoofData
+import WoofModel
 import WoofTrain
+import WoofAnalysis
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,21 +47,12 @@ struct Eval: ParsableCommand {
             if zeroShot && model.config.numClasses != 1000 { throw ValidationError("--zero-shot needs a 1000-class ImageNet model") }
             let loader = BatchLoader(dataset: set, batchSize: batchSize, mode: .eval, workers: 2, prefetch: 2)
             let result = try evaluate(model: model, loader: loader, zeroShot: zeroShot, progress: Progress("eval", total: set.count))
-            print(result.table(classNames: breedNames(set.classes)), terminator: "")
+            print(result.table(classNames: ImageWoof.names(set.classes)), terminator: "")
             if let p = predictions { try result.writePredictions(to: p); logLine("predictions: \(p)") }
             if let p = summary {
-                try Export.writeJSON(result.summaryJSON(weights: path, zeroShot: zeroShot, classNames: breedNames(set.classes)), to: p)
+                try Export.writeJSON(result.summaryJSON(weights: path, zeroShot: zeroShot, classNames: ImageWoof.names(set.classes)), to: p)
                 logLine("summary: \(p)")
             }
         }
     }
-}
-
-/// Human names of the ImageWoof wnids (../shared/README.md), the wnid itself otherwise.
-func breedNames(_ wnids: [String]) -> [String] {
-    let names = ["n02086240": "Shih-Tzu", "n02087394": "Rhodesian ridgeback", "n02088364": "beagle",
-                 "n02089973": "English foxhound", "n02093754": "Border terrier", "n02096294": "Australian terrier",
-                 "n02099601": "golden retriever", "n02105641": "Old English sheepdog", "n02111889": "Samoyed",
-                 "n02115641": "dingo"]
-    return wnids.map { names[$0].map { n in "\(n)" } ?? $0 }
 }

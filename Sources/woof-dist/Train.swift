@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import WoofModel
 import WoofTrain
+import WoofAnalysis
 import WoofDist
 
 struct Train: ParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import WoofTrain
+import WoofAnalysis
 import WoofDist
 import WoofCore
 
@@ -9,7 +10,7 @@ struct WoofDist: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "woof-dist",
         abstract: "Fine-tune a pretrained ViT-Ti/16 on ImageWoof: full fine-tuning vs LoRA, data-parallel over MPI.",
-        subcommands: [Train.self, Eval.self, Bench.self, Attention.self, Results.self, Scaling.self, StudyCommand.self, DistCheck.self],
+        subcommands: [Train.self, Eval.self, Bench.self, Attention.self, Results.self, Scaling.self, StudyCommand.self],
         defaultSubcommand: Train.self)
 
     static func main() {
@@ -64,45 +65,12 @@ struct Results: ParsableCommand {
     var thisRunTex = "report/build/this_run.tex"
     func run() throws {
         try reportingErrors {
-            let r = try WoofTrain.Results.run(outputDir: output, reportDir: reportDir, readme: readme.isEmpty ? nil : readme,
+            let r = try WoofAnalysis.Results.run(outputDir: output, reportDir: reportDir, readme: readme.isEmpty ? nil : readme,
                                               texOnly: texOnly, dropMissing: dropMissing,
                                               thisRun: thisRun.map { ($0, thisRunTex) }, log: logLine)
             print(r.markdown, terminator: "")
             logLine("wrote " + r.files.joined(separator: ", "))
         }
-    }
-}
-
-/// Hidden: a few steps of a tiny ViT on synthetic data, for the MPI tests.
-struct DistCheck: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "dist-check", abstract: "Train a tiny ViT on synthetic data for a few steps (MPI self-test).",
-        shouldDisplay: false)
-    @Option var mode = "full"
-    @Option var weights: String
-    @Option var epochs = 2
-    @Option var batchSize = 8
-    @Option var images = 32
-    @Flag var noOverlap = false
-    @Flag var seedByRank = false
-    @Option var dieRank = -1
-    @Option var dieStep = 0
-    @Option var out = ""
-    @Option var runDir = ""
-    @Option var checkpointEvery = 0
-    @Flag var resume = false
-    @Option var failRank = -1
-    @Option var failStep = 0
-    @Option var corruptRank = -1
-    @Option var nanStep = -1
-    func run() throws {
-        var o = DistCheckOptions()
-        o.mode = mode; o.weights = weights; o.epochs = epochs; o.batchSize = batchSize; o.images = images
-        o.overlap = !noOverlap; o.seedByRank = seedByRank; o.dieRank = dieRank; o.dieStep = dieStep; o.out = out
-        o.runDir = runDir; o.checkpointEvery = checkpointEvery; o.resume = resume; o.failRank = failRank
-        o.failStep = failStep; o.corruptRank = corruptRank; o.nanStep = nanStep
-        try reportingErrors { try runDistCheck(o, log: logLine) }
-        Communicator.world.finalize()
     }
 }
 

@@ -1,4 +1,5 @@
 import XCTest
+import WoofTestSupport
 @testable import WoofCore
 
 final class AdamWTests: XCTestCase {
@@ -30,9 +31,3 @@ final class AdamWTests: XCTestCase {
     }
 }
 
-/// A path under ../shared (next to the repository), or $WOOF_SHARED.
-func sharedPath(_ rel: String) -> String {
-    if let env = ProcessInfo.processInfo.environment["WOOF_SHARED"] { return env + "/" + rel }
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    return root.deletingLastPathComponent().appendingPathComponent("shared").appendingPathComponent(rel).path
-}

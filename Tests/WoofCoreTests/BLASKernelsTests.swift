@@ -1,4 +1,5 @@
 import XCTest
+import WoofTestSupport
 @testable import WoofCore
 
 /// The OpenBLAS kernel family chosen from /proc/cpuinfo's flags when OpenBLAS itself falls back.

@@ -1,4 +1,5 @@
 import XCTest
+import WoofTestSupport
 @testable import WoofCore
 
 /// A deterministic mutation fuzzer for the safetensors reader: random bytes, bit flips of
@@ -7,7 +8,7 @@ import XCTest
 /// must either parse into a consistent file or be rejected with a message naming the file.
 /// `make test` runs 5,000 cases; `make fuzz` sets WOOF_FUZZ_CASES (≥ 100,000).
 final class SafeTensorsFuzzTests: XCTestCase {
-    var rng = SeededRNG(seed: UInt64(ProcessInfo.processInfo.environment["WOOF_FUZZ_SEED"] ?? "") ?? 2026)
+    var rng = SplitMix64(seed: UInt64(ProcessInfo.processInfo.environment["WOOF_FUZZ_SEED"] ?? "") ?? 2026)
 
     func validFile() -> Data {
         var tensors: [String: NamedTensor] = [:]

@@ -1,4 +1,5 @@
 import XCTest
+import WoofTestSupport
 @testable import WoofCore
 
 final class SafeTensorsTests: XCTestCase {

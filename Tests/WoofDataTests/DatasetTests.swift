@@ -1,16 +1,18 @@
 import XCTest
+import WoofTestSupport
+import WoofCore
 @testable import WoofData
 
 final class DatasetTests: XCTestCase {
     /// root/{train,val}/{a,b}/ with small JPEGs.
-    func makeDataset(_ dir: TempDir, classes: [String] = ["n2", "n1"], perClass: Int = 3, valClasses: [String]? = nil) {
+    func makeDataset(_ dir: ScratchDir, classes: [String] = ["n2", "n1"], perClass: Int = 3, valClasses: [String]? = nil) {
         let jpeg = smallJPEG()
         for c in classes { for i in 0..<perClass { dir.write("train/\(c)/img_\(i).JPEG", jpeg) } }
         for c in valClasses ?? classes { for i in 0..<perClass { dir.write("val/\(c)/v_\(i).jpg", jpeg) } }
     }
 
     func testLayoutLabelsAndSorting() throws {
-        let dir = TempDir()
+        let dir = ScratchDir()
         makeDataset(dir)
         dir.write("train/n1/notes.txt", Data("x".utf8))          // ignored
         dir.write("train/n1/upper.JpEg", smallJPEG())              // any case
@@ -39,7 +41,7 @@ final class DatasetTests: XCTestCase {
     }
 
     func testErrorsNameThePath() {
-        let dir = TempDir()
+        let dir = ScratchDir()
         assertDatasetError(dir.path + "/nope", "train", path: dir.path + "/nope", "does not exist")
         assertDatasetError(dir.path, "train", path: dir.path + "/train", "missing")
         makeDataset(dir)
@@ -55,7 +57,7 @@ final class DatasetTests: XCTestCase {
     }
 
     func testDataRootResolution() {
-        let dir = TempDir()
+        let dir = ScratchDir()
         XCTAssertEqual(resolveDataRoot(explicit: "/x", environment: ["WOOF_DATA": "/y"], currentDirectory: dir.path),
                        DataRoot(path: "/x", source: .argument))
         XCTAssertEqual(resolveDataRoot(explicit: nil, environment: ["WOOF_DATA": "/y"], currentDirectory: dir.path),

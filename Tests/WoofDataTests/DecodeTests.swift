@@ -1,4 +1,6 @@
 import XCTest
+import WoofTestSupport
+import WoofCore
 @testable import WoofData
 
 /// Decoding of generated fixtures (no binary files are committed: JPEGs are written by
@@ -65,7 +67,7 @@ final class DecodeTests: XCTestCase {
 
     private func assertFails(_ data: Data, _ kind: ImageDecodeError.Kind, _ needle: String,
                              file: StaticString = #filePath, line: UInt = #line) {
-        let dir = TempDir()
+        let dir = ScratchDir()
         dir.write("bad.JPEG", data)
         let path = dir.path + "/bad.JPEG"
         XCTAssertThrowsError(try decodeJPEG(path: path), file: file, line: line) { error in

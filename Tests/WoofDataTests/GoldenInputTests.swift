@@ -1,4 +1,5 @@
 import XCTest
+import WoofTestSupport
 import WoofCore
 @testable import WoofData
 

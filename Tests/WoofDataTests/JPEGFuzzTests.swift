@@ -1,4 +1,5 @@
 import XCTest
+import WoofTestSupport
 import WoofCore
 @testable import WoofData
 
@@ -11,7 +12,7 @@ final class JPEGFuzzTests: XCTestCase {
         let dir = TestPaths.sharedData + "/val/n02086240"
         let names = try FileManager.default.contentsOfDirectory(atPath: dir).sorted().prefix(4)
         let seeds = try names.map { try Data(contentsOf: URL(fileURLWithPath: dir + "/" + $0)) }
-        var rng = SeededRNG(seed: 77)
+        var rng = SplitMix64(seed: 77)
         let out = UnsafeMutablePointer<Float>.allocate(capacity: 3 * 224 * 224)
         defer { out.deallocate() }
         var decoded = 0, rejected = 0
@@ -45,7 +46,7 @@ final class JPEGEdgeCaseTests: XCTestCase {
     /// A progressive JPEG decodes to the same pixels as the baseline encoding of the same
     /// image would be expected to approximate, and a 1×1 image goes through both transforms.
     func testProgressiveAndOnePixelImages() throws {
-        var rng = SeededRNG(seed: 5)
+        var rng = SplitMix64(seed: 5)
         let w = 40, h = 30
         let px = (0..<(w * h * 3)).map { i in UInt8(truncatingIfNeeded: (i % (w * 3)) * 3 + Int(rng.next() % 8)) }
         let prog = try encodeJPEG(pixels: px, width: w, height: h, components: 3, quality: 95, progressive: true)

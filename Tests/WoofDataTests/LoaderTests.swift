@@ -1,4 +1,5 @@
 import XCTest
+import WoofTestSupport
 @testable import WoofData
 
 final class LoaderTests: XCTestCase {
@@ -66,7 +67,7 @@ final class LoaderTests: XCTestCase {
     }
 
     func testCorruptFilesAreSkippedInTrainAndThrowInEval() throws {
-        let dir = TempDir()
+        let dir = ScratchDir()
         let jpeg = smallJPEG()
         for c in ["a", "b"] { for i in 0..<6 { dir.write("train/\(c)/\(i).JPEG", jpeg) } }
         dir.write("train/a/3.JPEG", jpeg.prefix(jpeg.count / 2))      // truncated
@@ -109,7 +110,7 @@ final class LoaderTests: XCTestCase {
     }
 
     func testBenchmarkHookRuns() throws {
-        let dir = TempDir()
+        let dir = ScratchDir()
         for i in 0..<8 { dir.write("train/a/\(i).JPEG", smallJPEG(width: 320, height: 256)) }
         let ds = try ImageFolder(root: dir.path, split: "train")
         let r = benchmarkDataPipeline(dataset: ds, images: 8, threads: 1)

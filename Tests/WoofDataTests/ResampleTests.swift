@@ -1,4 +1,5 @@
 import XCTest
+import WoofTestSupport
 @testable import WoofData
 
 /// Pillow-exactness of the resampler. Every expected value below was computed once with real

@@ -1,18 +1,7 @@
 import Foundation
 import XCTest
+import WoofTestSupport
 @testable import WoofData
-
-/// Package root (three levels above this file) and the shared data directory `../shared`.
-enum TestPaths {
-    static let packageRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
-    static let shared = ProcessInfo.processInfo.environment["WOOF_SHARED"] ?? (packageRoot + "/../shared")
-    static let sharedData = shared + "/data/imagewoof2-256"
-    static let golden = shared + "/golden/vit_tiny_pretrained_io.safetensors"
-}
 
 /// 64-bit FNV-1a, used to compare images with hashes computed by Pillow.
 func fnv1a(_ bytes: [UInt8]) -> UInt64 {
@@ -46,27 +35,6 @@ func denormalizeCHW(_ f: UnsafePointer<Float>, side: Int = 224) -> [UInt8] {
         }
     }
     return out
-}
-
-/// A fresh temporary directory removed at the end of the test.
-final class TempDir {
-    let path: String
-    init() {
-        path = NSTemporaryDirectory() + "/woofdata-test-\(UUID().uuidString)"
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func write(_ rel: String, _ data: Data) {
-        let full = path + "/" + rel
-        try! FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent,
-                                                 withIntermediateDirectories: true)
-        try! data.write(to: URL(fileURLWithPath: full))
-    }
-
-    func mkdir(_ rel: String) {
-        try! FileManager.default.createDirectory(atPath: path + "/" + rel, withIntermediateDirectories: true)
-    }
 }
 
 /// A small valid RGB JPEG of the synthetic pattern.

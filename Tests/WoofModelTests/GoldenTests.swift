@@ -1,20 +1,7 @@
 import XCTest
+import WoofTestSupport
 import WoofCore
 @testable import WoofModel
-
-/// ‖a − b‖ / ‖b‖ in Float64.
-func relativeError(_ a: [Float], _ b: [Float]) -> Double {
-    precondition(a.count == b.count, "\(a.count) vs \(b.count) values")
-    var num = 0.0, den = 0.0
-    for i in 0..<a.count { let d = Double(a[i]) - Double(b[i]); num += d * d; den += Double(b[i]) * Double(b[i]) }
-    return num.squareRoot() / max(den.squareRoot(), 1e-30)
-}
-
-func sharedPath(_ rel: String) -> String {
-    if let env = ProcessInfo.processInfo.environment["WOOF_SHARED"] { return env + "/" + rel }
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    return root.deletingLastPathComponent().appendingPathComponent("shared").appendingPathComponent(rel).path
-}
 
 /// The tiny ViT config stored in the golden file's metadata.
 func tinyConfig(_ f: SafeTensorsFile) throws -> ViTConfig {

@@ -1,19 +1,9 @@
 import XCTest
+import WoofTestSupport
 import WoofCore
 import WoofModel
+import WoofData
 @testable import WoofTrain
-
-func sharedPath(_ rel: String) -> String {
-    if let env = ProcessInfo.processInfo.environment["WOOF_SHARED"] { return env + "/" + rel }
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    return root.deletingLastPathComponent().appendingPathComponent("shared").appendingPathComponent(rel).path
-}
-
-func relativeError(_ a: [Float], _ b: [Float]) -> Double {
-    var num = 0.0, den = 0.0
-    for i in 0..<a.count { let d = Double(a[i]) - Double(b[i]); num += d * d; den += Double(b[i]) * Double(b[i]) }
-    return num.squareRoot() / max(den.squareRoot(), 1e-30)
-}
 
 let tinyConfig = ViTConfig(imgSize: 32, patchSize: 8, embedDim: 48, depth: 2, numHeads: 3, numClasses: 10)
 
@@ -23,7 +13,7 @@ final class MemorySource: BatchSource {
     var order: [Int] = [], cursor = 0
     let buffer: UnsafeMutablePointer<Float>
     init(count: Int, batch: Int, seed: UInt64 = 3) {
-        var rng = SeededRNG(seed: 99)
+        var rng = SplitMix64(seed: 99)
         perImage = 3 * 32 * 32
         // Class-dependent means make the task learnable.
         var imgs: [Float] = [], labs: [Int32] = []
@@ -38,7 +28,7 @@ final class MemorySource: BatchSource {
     var batchesPerEpoch: Int { labels.count / batch }
     var skippedImages: Int { 0 }
     func startEpoch(_ epoch: Int, fromBatch: Int) {
-        var rng = SeededRNG(seed: seed, stream: UInt64(epoch))
+        var rng = SplitMix64(seed: seed, stream: UInt64(epoch))
         order = Array(0..<labels.count).shuffled(using: &rng); cursor = fromBatch * batch
     }
     func nextBatch() throws -> (images: UnsafeMutablePointer<Float>, labels: [Int32])? {
@@ -161,7 +151,7 @@ final class TrainTests: XCTestCase {
         for n in golden.names { XCTAssertEqual(exported[n]!.shape, golden[n]!.shape, n) }
         let plain = try VisionTransformer(config: tinyConfig, mode: .frozen)
         try plain.loadWeights(exported)
-        var rng = SeededRNG(seed: 1)
+        var rng = SplitMix64(seed: 1)
         let x = (0..<(2 * 3 * 32 * 32)).map { _ in rng.normal() }
         let a = x.withUnsafeBufferPointer { GradientStep(model: plain).logits(images: $0.baseAddress!, count: 2) }
         let b = x.withUnsafeBufferPointer { GradientStep(model: t.model).logits(images: $0.baseAddress!, count: 2) }
@@ -318,7 +308,7 @@ final class RecipeOptionTests: XCTestCase {
         let two = Array(input.data[0..<(2 * 3 * 224 * 224)])
         let ours = two.withUnsafeBufferPointer { GradientStep(model: model).logits(images: $0.baseAddress!, count: 2) }
         var expected: [Float] = []
-        for i in 0..<2 { for idx in imageWoofImageNetIndices { expected.append(ref[i * 1000 + idx]) } }
+        for i in 0..<2 { for idx in ImageWoof.imageNetIndices { expected.append(ref[i * 1000 + idx]) } }
         XCTAssertLessThan(relativeError(ours, expected), 1e-4)
         XCTAssertThrowsError(try pretrainedForFineTuning(weights: sharedPath("golden/tiny_vit.safetensors"), mode: .full, classes: 10, seed: 0, headInit: "imagenet"))
     }

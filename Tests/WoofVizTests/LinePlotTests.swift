@@ -1,4 +1,5 @@
 import XCTest
+import WoofTestSupport
 @testable import WoofViz
 
 final class LinePlotTests: XCTestCase {

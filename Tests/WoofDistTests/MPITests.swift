@@ -1,29 +1,26 @@
 import XCTest
+import WoofTestSupport
 import WoofCore
 
 /// Data parallelism end to end: `mpirun -np 2` against one process, on the golden tiny ViT
-/// with synthetic data, through the real trainer (`woof-dist dist-check`).
-/// Runs `woof-dist dist-check` under mpirun.
+/// with synthetic data, through the real trainer (the `dist-check` executable).
+/// Runs `dist-check` under mpirun.
 struct MPIRunner {
-    /// The woof-dist binary built next to this test bundle.
-    var binary: String {
-        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        var dir = exe.deletingLastPathComponent()
-        while dir.path != "/" {
-            let candidate = dir.appendingPathComponent("woof-dist").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return ".build/release/woof-dist"
-    }
+    /// The MPI test harness built next to this test bundle.
+    var binary: String { builtExecutable("dist-check") }
 
     struct Run { var status: Int32; var output: String; var seconds: Double }
 
     func mpirun(_ np: Int, _ args: [String], timeout: Double = 60) throws -> Run {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", String(np), binary, "dist-check",
+        p.arguments = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", String(np), binary,
                        "--weights", sharedPath("golden/tiny_vit.safetensors")] + args
+        // An earlier test may have started MPI in this process (a singleton), which sets
+        // OMPI_/PMIX_ variables; a child mpirun that inherits them fails at once.
+        p.environment = ProcessInfo.processInfo.environment.filter { k, _ in
+            !(k.hasPrefix("OMPI_") || k.hasPrefix("PMIX_") || k.hasPrefix("OPAL_"))
+        }
         let pipe = Pipe()
         p.standardOutput = pipe; p.standardError = pipe
         let t0 = Date()

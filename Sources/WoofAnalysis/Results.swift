@@ -1,4 +1,5 @@
 import Foundation
+import WoofTrain
 import WoofCore
 
 /// `output/results.md`: the zero-shot baseline, full fine-tuning and LoRA side by side,

@@ -1,6 +1,9 @@
 import XCTest
+import WoofTestSupport
+import WoofCore
 import Foundation
-@testable import WoofTrain
+import WoofTrain
+@testable import WoofAnalysis
 
 /// The paper's inputs: the committed files in report/results parse, the generated LaTeX and
 /// README table match them, the paper uses only generated numbers, the claims its prose makes

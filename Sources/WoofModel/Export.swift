@@ -1,6 +1,5 @@
 import Foundation
 import WoofCore
-import WoofModel
 
 /// Writers of the files other tools load: a timm state_dict, its config, and a peft adapter.
 public enum Export {
@@ -34,7 +33,9 @@ public enum Export {
             tensors["base_model.model." + e.name] = NamedTensor(shape: e.shape, data: model.params[e.name].array)
         }
         try SafeTensorsFile.write(tensors, metadata: ["format": "pt"], to: dir + "/adapter_model.safetensors")
-        let modules = lora.targets.map { ["qkv": "attn\\.qkv", "proj": "attn\\.proj", "fc1": "mlp\\.fc1", "fc2": "mlp\\.fc2"][$0]! }
+        let layers = model.config.denseLayers
+        let modules = lora.targets.compactMap { t in layers.first { $0.short == t } }
+            .map { $0.module.replacingOccurrences(of: ".", with: "\\.") }
         let config: [String: Any] = [
             "peft_type": "LORA",
             "task_type": NSNull(),

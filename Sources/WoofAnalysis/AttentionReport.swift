@@ -1,4 +1,5 @@
 import Foundation
+import WoofTrain
 import WoofCore
 import WoofModel
 import WoofData
@@ -138,18 +139,11 @@ public enum AttentionReport {
         return slug
     }
 
-    /// Short breed names for figure captions (keyed by wnid).
-    static let shortNames: [String: String] = [
-        "n02086240": "Shih-Tzu", "n02087394": "ridgeback", "n02088364": "beagle", "n02089973": "foxhound",
-        "n02093754": "Border terrier", "n02096294": "Austr. terrier", "n02099601": "golden retr.",
-        "n02105641": "OE sheepdog", "n02111889": "Samoyed", "n02115641": "dingo",
-    ]
-
     /// The ten-way prediction (label index) of a logits row; a 1000-class model is scored
     /// on the ImageWoof classes' ImageNet logits (zero-shot), as `evaluate(zeroShot:)` does.
     static func predict(_ logits: [Float], classes: Int) -> Int {
-        if logits.count == 1000 && classes == imageWoofImageNetIndices.count {
-            return (0..<classes).max { logits[imageWoofImageNetIndices[$0]] < logits[imageWoofImageNetIndices[$1]] }!
+        if logits.count == 1000 && classes == ImageWoof.imageNetIndices.count {
+            return (0..<classes).max { logits[ImageWoof.imageNetIndices[$0]] < logits[ImageWoof.imageNetIndices[$1]] }!
         }
         return logits.indices.max { logits[$0] < logits[$1] }!
     }
@@ -226,7 +220,7 @@ public enum AttentionReport {
         let fullNames = o.classNames.map { $0(wnids) }.flatMap { $0.count == wnids.count ? $0 : nil } ?? wnids
         func shortName(_ label: Int?) -> String {
             guard let l = label, l >= 0, l < wnids.count else { return "?" }
-            return shortNames[wnids[l]] ?? fullNames[l]
+            return ImageWoof.breed(wnid: wnids[l])?.shortName ?? fullNames[l]
         }
 
         // The images to draw: (path, label, display path).

@@ -1,4 +1,5 @@
 import Foundation
+import WoofTrain
 
 /// Analysis of ViT attention probabilities: DINO-style CLS→patch maps, DINO's thresholded
 /// mask, attention rollout (Abnar & Zuidema 2020) and two ways to compare maps

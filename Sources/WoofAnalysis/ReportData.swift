@@ -1,4 +1,5 @@
 import Foundation
+import WoofTrain
 import WoofCore
 import WoofData
 import WoofDist
@@ -233,14 +234,12 @@ public enum ReportData {
         s["vit_mlp_dim"] = v.mlpHidden; s["vit_qkv_dim"] = 3 * v.embedDim; s["vit_patch_size"] = v.patchSize
         s["vit_img_size"] = v.imgSize; s["vit_tokens_count"] = v.tokens
         s["head_params"] = v.embedDim * classes.count + classes.count
-        let shapes = ["qkv": (v.embedDim, 3 * v.embedDim), "proj": (v.embedDim, v.embedDim),
-                      "fc1": (v.embedDim, v.mlpHidden), "fc2": (v.mlpHidden, v.embedDim)]
         var perBlock = 0, densePerBlock = 0
-        for t in LoRAConfig.allTargets {
-            let (i, o) = shapes[t]!
-            s["lora_\(t)_params"] = rank * (i + o)
-            s["dense_\(t)_params"] = i * o + o
-            if targets.contains(t) { perBlock += rank * (i + o); densePerBlock += i * o + o }
+        for layer in v.denseLayers {
+            let t = layer.short
+            s["lora_\(t)_params"] = layer.loraParameters(rank: rank)
+            s["dense_\(t)_params"] = layer.denseParameters
+            if targets.contains(t) { perBlock += layer.loraParameters(rank: rank); densePerBlock += layer.denseParameters }
         }
         s["lora_block_params"] = perBlock
         s["dense_block_params"] = densePerBlock

@@ -1,5 +1,8 @@
 import XCTest
-@testable import WoofTrain
+import WoofTestSupport
+import WoofCore
+import WoofTrain
+@testable import WoofAnalysis
 
 final class StudyTests: XCTestCase {
     func makeSweep(_ runs: [(String, String)]) throws -> String {

@@ -1,15 +1,17 @@
 import XCTest
+import WoofTestSupport
 import WoofCore
 import WoofModel
 import WoofData
 import WoofViz
-@testable import WoofTrain
+import WoofTrain
+@testable import WoofAnalysis
 
 final class AttentionTests: XCTestCase {
     static let weights = "weights/vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors"
 
     /// A random row-stochastic attention tensor `heads × t × t` (softmax of normals).
-    func randomAttention(heads: Int, tokens t: Int, rng: inout SeededRNG) -> [Float] {
+    func randomAttention(heads: Int, tokens t: Int, rng: inout SplitMix64) -> [Float] {
         var a = [Float](repeating: 0, count: heads * t * t)
         for r in 0..<(heads * t) {
             let logits = (0..<t).map { _ in 2 * rng.normal() }
@@ -62,7 +64,7 @@ final class AttentionTests: XCTestCase {
     /// Rollout rows sum to 1 on random attention, for one and several blocks, and row 0
     /// agrees with `rolloutCLSMap`; with one block it is (mean_h A + I) / 2.
     func testRolloutIsRowStochastic() {
-        var rng = SeededRNG(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let heads = 3, t = 17
         for depth in [1, 2, 5] {
             let blocks = (0..<depth).map { _ in randomAttention(heads: heads, tokens: t, rng: &rng) }
@@ -86,13 +88,13 @@ final class AttentionTests: XCTestCase {
     /// The DINO mask keeps at least the requested mass with the fewest patches possible
     /// (brute force over all subsets of small random distributions, ties included).
     func testThresholdMaskIsSmallestSetWithEnoughMass() {
-        var rng = SeededRNG(seed: 11)
+        var rng = SplitMix64(seed: 11)
         for trial in 0..<300 {
             let n = 1 + trial % 10
             let p: [Float] = (0..<n).map { _ in
-                trial % 3 == 0 ? Float(1 + Int(rng.uniform(0, 3))) : rng.uniform(0, 1) * rng.uniform(0, 1)
+                trial % 3 == 0 ? Float(1 + Int(rng.uniformFloat(0, 3))) : rng.uniformFloat(0, 1) * rng.uniformFloat(0, 1)
             }
-            let threshold = trial % 50 == 0 ? 1 : rng.uniform(0.01, 0.99)
+            let threshold = trial % 50 == 0 ? 1 : rng.uniformFloat(0.01, 0.99)
             let (mask, mass) = AttentionAnalysis.thresholdMask(p, threshold: threshold)
             let q = AttentionAnalysis.normalizedDistribution(p)
             let kept = mask.indices.filter { mask[$0] }
@@ -119,10 +121,10 @@ final class AttentionTests: XCTestCase {
     /// JS is 0 for equal distributions, symmetric, at most ln 2 (reached by disjoint
     /// supports); IoU of identical masks is 1.
     func testJensenShannonAndIoU() {
-        var rng = SeededRNG(seed: 3)
+        var rng = SplitMix64(seed: 3)
         for _ in 0..<50 {
-            let p = AttentionAnalysis.normalizedDistribution((0..<196).map { _ in rng.uniform(0, 1) })
-            let q = AttentionAnalysis.normalizedDistribution((0..<196).map { _ in rng.uniform(0, 1) * rng.uniform(0, 1) })
+            let p = AttentionAnalysis.normalizedDistribution((0..<196).map { _ in rng.uniformFloat(0, 1) })
+            let q = AttentionAnalysis.normalizedDistribution((0..<196).map { _ in rng.uniformFloat(0, 1) * rng.uniformFloat(0, 1) })
             XCTAssertEqual(AttentionAnalysis.jensenShannon(p, p), 0, accuracy: 1e-12)
             let pq = AttentionAnalysis.jensenShannon(p, q), qp = AttentionAnalysis.jensenShannon(q, p)
             XCTAssertEqual(pq, qp, accuracy: 1e-12)

@@ -1,4 +1,5 @@
 import Foundation
+import WoofTrain
 import WoofCore
 
 /// The paper's appendix on the run that built it. The paper reports the reference results

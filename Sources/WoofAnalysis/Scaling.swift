@@ -1,4 +1,5 @@
 import Foundation
+import WoofTrain
 import WoofCore
 
 /// Rows of `scripts/bench-scaling.sh`'s CSV, and a projection to many nodes from them.

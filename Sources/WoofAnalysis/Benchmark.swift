@@ -1,4 +1,5 @@
 import Foundation
+import WoofTrain
 import WoofCore
 import WoofModel
 import WoofDist
@@ -45,13 +46,6 @@ public struct BenchmarkResult: Codable {
     }
 }
 
-/// Peak resident set size of this process, MiB.
-public func peakRSSMiB() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_maxrss) / 1024 // Linux reports KiB
-}
-
 /// Runs real training (`full`, `lora`: forward, backward, gradient allreduce, AdamW) or
 /// inference (`eval`) steps of ViT-Ti on synthetic input and reports the median step time.
 /// Weights are random: speed does not depend on them. Under `mpirun -np N`, `batch` is the
@@ -73,8 +67,8 @@ public func runBenchmark(mode: String, batch: Int, steps: Int, warmup: Int, thre
     let model = try VisionTransformer(config: .vitTiny(numClasses: 10), mode: trainMode, seed: 1)
     let c = model.config
     let local = batch / comm.size
-    var rng = SeededRNG(seed: 2, stream: UInt64(comm.rank))
-    let images = (0..<(local * c.inChans * c.imgSize * c.imgSize)).map { _ in rng.uniform(-1, 1) }
+    var rng = SplitMix64(seed: 2, stream: UInt64(comm.rank))
+    let images = (0..<(local * c.inChans * c.imgSize * c.imgSize)).map { _ in rng.uniformFloat(-1, 1) }
     let labels = (0..<local).map { _ in Int32(rng.next() % 10) }
     let training = mode != "eval"
     let sync = training ? GradientSync(store: model.params, comm: comm, overlap: overlap) : nil
@@ -102,7 +96,7 @@ public func runBenchmark(mode: String, batch: Int, steps: Int, warmup: Int, thre
     var r = BenchmarkResult(mode: mode, batch: batch, threads: threads, steps: steps,
                             imagesPerSecond: Double(batch) / median, msPerStep: median * 1000,
                             gflopsPerSecond: FLOPs.perImage(c, mode: mode) * Double(batch) / median / 1e9,
-                            peakRSSMiB: peakRSSMiB(), trainableParameters: model.trainableParameterCount)
+                            peakRSSMiB: Machine.peakRSSMiB(), trainableParameters: model.trainableParameterCount)
     r.ranks = comm.size
     r.oversubscribed = comm.localSize * threads > ProcessInfo.processInfo.activeProcessorCount
     r.commSecondsPerStep = commMedian

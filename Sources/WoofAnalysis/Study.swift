@@ -1,4 +1,5 @@
 import Foundation
+import WoofTrain
 import WoofCore
 import WoofModel
 import WoofViz

@@ -1,6 +1,7 @@
 import XCTest
+import WoofTestSupport
 import WoofCore
-@testable import WoofTrain
+import WoofTrain
 
 /// Fault drills in their fast form: kill -9 and resume, a failing rank, ranks that disagree
 /// at the start, an injected NaN gradient, an unwritable checkpoint. The long forms are in
@@ -16,7 +17,7 @@ final class FaultTests: XCTestCase {
 
     /// Uninterrupted vs killed (SIGKILL at a random step) then `--resume`.
     func testKillNineThenResumeReachesTheSameParameters() throws {
-        var rng = SeededRNG(seed: UInt64(Date().timeIntervalSince1970))
+        var rng = SplitMix64(seed: UInt64(Date().timeIntervalSince1970))
         for np in [1, 2] {
             for mode in ["full", "lora"] {
                 let common = ["--mode", mode, "--epochs", "3", "--images", "32", "--batch-size", "8", "--checkpoint-every", "1"]
