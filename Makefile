@@ -2,7 +2,7 @@
 #   make          the pipeline: build, data + weights, zero-shot baseline, full FT and LoRA
 #                 (5 epochs each), attention, scaling, results, the paper if LaTeX is there.
 #                 Every stage resumes/skips. About 2 hours on 2 cores.
-#   make study    the recipe study beyond it (issue 10): head init × mode, LP-FT, LoRA rank
+#   make study    the recipe study beyond it (the paper's study section): head init × mode, LP-FT, LoRA rank
 #                 and target sweep, seeds — study/*.grid through scripts/sweep.sh into
 #                 output/study/ (runs.csv, groups.csv, plots). LONG: ~15 hours on 2 cores;
 #                 resumable, run it again to continue. STUDY_GRIDS=… picks grids.
@@ -77,8 +77,9 @@ output/%_model/summary.json: | build
 	$(BIN) train --mode $* --epochs $(EPOCHS) --out output/$*_model $(TRAIN_FLAGS) \
 	  $$([ -f output/$*_model/checkpoint.safetensors ] && echo --resume) 2>&1 | tee -a output/$*_model/train.log
 
-# Per-image val predictions of the fine-tuned models (the paper's held-out split); redone
-# whenever a model is retrained.
+# Per-image val predictions of the fine-tuned models (the paper's held-out split). `train`
+# writes them from its final evaluation on the whole val split; this evaluates a model again
+# only when they are missing or older than the run (resumed after its last epoch, --eval-limit).
 predictions: output/full_model/val_predictions.csv output/lora_model/val_predictions.csv
 output/%_model/val_predictions.csv: output/%_model/summary.json | build
 	$(BIN) eval --weights output/$*_model/model.safetensors --predictions $@.tmp --summary output/$*_model/val_eval.json > output/$*_model/val_eval.txt

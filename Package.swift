@@ -65,6 +65,8 @@ let package = Package(
         .testTarget(name: "WoofTrainTests", dependencies: ["WoofTrain", "WoofData", "WoofTestSupport"]),
         .testTarget(name: "WoofAnalysisTests", dependencies: ["WoofAnalysis", "WoofTrain", "WoofData", "WoofTestSupport"]),
         .testTarget(name: "WoofVizTests", dependencies: ["WoofViz", "WoofTestSupport"]),
+        // House rules over the sources: function length, typed records, the README layout.
+        .testTarget(name: "RepositoryTests", dependencies: ["WoofTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -35,10 +35,11 @@ public enum Machine {
         return Double(usage.ru_maxrss) / 1024 // Linux reports KiB
     }
 
-    public static func gitCommit() -> String? {
+    /// The commit checked out in `directory` (default: the working directory), nil outside git.
+    public static func gitCommit(in directory: String? = nil) -> String? {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["git", "rev-parse", "HEAD"]
+        p.arguments = ["git"] + (directory.map { ["-C", $0] } ?? []) + ["rev-parse", "HEAD"]
         let pipe = Pipe(); p.standardOutput = pipe; p.standardError = FileHandle.nullDevice
         do { try p.run() } catch { return nil }
         p.waitUntilExit()

@@ -3,7 +3,9 @@
 /// Tensors do not own memory: activations live in a `Tape`'s arena (valid until the tape is
 /// reset), parameters are views into a `ParameterStore`'s flat buffers, and standalone
 /// tensors hold a `TensorStorage`. `grad` is non-nil only for tensors that require a gradient;
-/// for intermediates it is allocated from the arena on first use during `backward()`.
+/// for intermediates it is taken during `backward()` from the tape's pool of gradient buffers
+/// (the arena when the pool has none of that length) and returned to the pool once the op
+/// that produced the tensor has run its rule.
 public final class Tensor {
     public let shape: [Int]
     public let count: Int

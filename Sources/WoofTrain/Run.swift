@@ -112,31 +112,44 @@ func runTrainingPhase(_ config: TrainConfig, resume: Bool, headFrom: String?, lo
     log("model: ViT-Ti/16 from \(cfg.weights), \(cfg.mode) fine-tuning, \(model.params.trainableCount) trainable of \(model.params.count) parameters, head \(headFrom.map { "from \($0)" } ?? "init " + cfg.headInit)\(cfg.layerDecay < 1 ? ", layer decay \(cfg.layerDecay)" : "")")
     log("ranks: \(comm.size) (\(comm.localSize) on this node), \(Parallel.threads) compute threads per rank, gradient allreduce \(cfg.overlap ? "overlapped with the backward pass" : "blocking after the backward pass")")
 
-    let checkpoint = cfg.out + "/checkpoint.safetensors"
-    if !resume && FileManager.default.fileExists(atPath: checkpoint) {
-        throw TrainError.invalidOption("\(cfg.out) already holds a run (checkpoint.safetensors): pass --resume to continue it, or choose another --out")
-    }
-    if comm.isRoot {
-        try FileManager.default.createDirectory(atPath: cfg.out, withIntermediateDirectories: true)
-        guard FileManager.default.isWritableFile(atPath: cfg.out) else {
-            throw TrainError.io("\(cfg.out): output directory is not writable")
-        }
-    }
+    try prepareOutputDirectory(cfg.out, resume: resume, comm: comm)
     let perRank = cfg.batchSize / comm.size
     let trainLoader = BatchLoader(dataset: trainSet, batchSize: perRank, mode: .train(seed: cfg.seed),
                                   workers: cfg.loaderWorkers, prefetch: 2, rank: comm.rank, worldSize: comm.size,
                                   warn: { rawLog("rank \(comm.rank): \($0)") })
     let valLoader = BatchLoader(dataset: valSet, batchSize: perRank, mode: .eval, workers: cfg.loaderWorkers, prefetch: 2,
                                 rank: comm.rank, worldSize: comm.size)
+    var lastEvaluation: EvalResult?
     let trainer = Trainer(config: cfg, model: model, train: trainLoader, classNames: trainSet.classes,
                           validate: { tape in
                               let p = Progress("  val", total: valLoader.order(epoch: 0).count)
                               p.enabled = comm.isRoot
-                              return try evaluate(model: model, loader: valLoader, progress: p, comm: comm, tape: tape)
+                              lastEvaluation = try evaluate(model: model, loader: valLoader, progress: p, comm: comm, tape: tape)
+                              return lastEvaluation!
                           }, outDir: cfg.out, comm: comm)
     trainer.log = log
     if resume, try !trainer.resume() { log("--resume: no checkpoint in \(cfg.out), starting from the beginning") }
     log("training: \(cfg.epochs) epochs × \(trainLoader.batchesPerEpoch) steps of \(cfg.batchSize) (\(perRank) per rank), lr \(cfg.learningRate), warm-up \(cfg.warmup), weight decay \(cfg.weightDecay)")
     try trainer.run()
-    log("done: \(cfg.out)/model.safetensors, metrics.jsonl, summary.json")
+    // The last epoch always evaluates: on the whole val split, that evaluation is the final
+    // model's, and its predictions are written instead of evaluating the model again.
+    if let final = lastEvaluation, cfg.evalLimit == nil {
+        try FinalEvaluation.write(final, dataset: valSet, to: cfg.out, comm: comm)
+        log("done: \(cfg.out)/model.safetensors, metrics.jsonl, summary.json, val_predictions.csv")
+    } else {
+        log("done: \(cfg.out)/model.safetensors, metrics.jsonl, summary.json")
+    }
+}
+
+/// Refuses to start a second run into a directory that holds one (unless resuming), and
+/// makes sure the directory exists and is writable.
+func prepareOutputDirectory(_ out: String, resume: Bool, comm: Communicator) throws {
+    if !resume && FileManager.default.fileExists(atPath: out + "/checkpoint.safetensors") {
+        throw TrainError.invalidOption("\(out) already holds a run (checkpoint.safetensors): pass --resume to continue it, or choose another --out")
+    }
+    guard comm.isRoot else { return }
+    try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+    guard FileManager.default.isWritableFile(atPath: out) else {
+        throw TrainError.io("\(out): output directory is not writable")
+    }
 }

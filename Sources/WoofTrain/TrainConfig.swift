@@ -3,7 +3,7 @@ import WoofModel
 
 /// Everything that defines a training run (recorded in summary.json and the checkpoint).
 public struct TrainConfig: Codable, Equatable {
-    public var mode: String = "full"                 // full | lora
+    public var mode: String = "full"                 // full | lora | head (LP-FT's linear probe, set internally)
     public var epochs: Int = 5
     public var batchSize: Int = 32                   // global batch
     public var lr: Double? = nil                     // default: 1e-4 full, 1e-3 LoRA
@@ -84,11 +84,14 @@ public struct TrainConfig: Codable, Equatable {
         }
     }
 
-    /// Rejects nonsense before any work starts; messages name the option.
-    public func validate() throws {
+    /// Rejects nonsense before any work starts; messages name the option. `forUser`: the
+    /// options as given on the command line, where the internal mode "head" (the linear-probe
+    /// phase of LP-FT, `--linear-probe-epochs`) is not one to choose.
+    public func validate(forUser: Bool = false) throws {
         func bad(_ s: String) -> TrainError { .invalidOption(s) }
-        // "head" is the linear-probe phase of LP-FT (--linear-probe-epochs), set internally.
-        guard mode == "full" || mode == "lora" || mode == "head" else { throw bad("--mode must be full or lora, not '\(mode)'") }
+        let modes = forUser ? ["full", "lora"] : ["full", "lora", "head"]
+        guard modes.contains(mode) else { throw bad("--mode must be full or lora, not '\(mode)'") }
+        guard loaderWorkers > 0 else { throw bad("--loader-workers must be positive") }
         guard linearProbeEpochs >= 0 else { throw bad("--linear-probe-epochs must be ≥ 0") }
         guard epochs > 0 else { throw bad("--epochs must be a positive integer") }
         guard batchSize > 0 else { throw bad("--batch-size must be a positive integer") }

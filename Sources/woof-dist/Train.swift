@@ -65,10 +65,9 @@ struct Train: ParsableCommand {
         return c
     }
 
+    // The library validates the options (one place); the CLI only turns its error into usage.
     func validate() throws {
-        guard mode == "full" || mode == "lora" else { throw ValidationError("--mode must be full or lora, not '\(mode)'") }
-        do { try config().validate() } catch { throw ValidationError("\(error)") }
-        guard loaderWorkers > 0 else { throw ValidationError("--loader-workers must be positive") }
+        do { try config().validate(forUser: true) } catch { throw ValidationError("\(error)") }
     }
 
     func run() throws {

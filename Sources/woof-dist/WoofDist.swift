@@ -10,8 +10,17 @@ struct WoofDist: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "woof-dist",
         abstract: "Fine-tune a pretrained ViT-Ti/16 on ImageWoof: full fine-tuning vs LoRA, data-parallel over MPI.",
+        version: WoofDist.version,
         subcommands: [Train.self, Eval.self, Bench.self, Attention.self, Results.self, Scaling.self, StudyCommand.self],
         defaultSubcommand: Train.self)
+
+    /// The release and the commit of the checkout the binary sits in (`--version`).
+    static let version: String = {
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
+        let commit = Machine.gitCommit(in: exe).map { " (commit \($0.prefix(12)))" } ?? ""
+        return "woof-dist \(release)\(commit)"
+    }()
+    static let release = "0.20.0"
 
     static func main() {
         BLASKernels.restartWithNativeKernelsIfNeeded(log: logLine)
