@@ -180,13 +180,59 @@ public enum AttentionReport {
     /// Writes the figures, `attention_change.csv`, `attention_stats.csv` and
     /// `attention_change.txt` into `options.out`; returns what was written and the table.
     public static func run(_ o: AttentionOptions, log: (String) -> Void) throws -> AttentionReportResult {
+        try checkOptions(o)
+        let (loaded, entries) = try loadModels(o, log: log)
+        let cfg = loaded[0].config, grid = cfg.imgSize / cfg.patchSize
+        let classes = try ClassList(o)
+        let shown = try imagesToDraw(o, classes: classes)
+        let mapsDir = o.out + "/maps"
+        try FileManager.default.createDirectory(atPath: mapsDir, withIntermediateDirectories: true)
+        var result = AttentionReportResult()
+        let tape = Tape()
+        tape.isRecording = false
+
+        // 1. Per-image maps of every model (all blocks captured, for the rollout).
+        let (crops, maps) = try imageMaps(shown, models: loaded, batchSize: o.batchSize, tape: tape)
+        result.imageFigures = try writeImageFigures(shown: shown, crops: crops, maps: maps, entries: entries,
+                                                    classes: classes, grid: grid,
+                                                    threshold: o.threshold, dir: mapsDir)
+        log("maps: \(result.imageFigures.count) figures in \(mapsDir)/")
+
+        // 2. The summary grid (mean-head maps).
+        let summary = summaryFigure(crops: crops, shown: shown, entries: entries, maps: maps, grid: grid,
+                                    classes: classes.wnids.count, shortName: classes.shortName)
+        result.summaryPath = o.out + "/summary.png"
+        try summary.writePNG(path: result.summaryPath)
+        result.summarySize = (summary.width, summary.height)
+        log("summary: \(result.summaryPath) (\(summary.width)×\(summary.height))")
+
+        // 3. Numbers over the val images of each class.
+        guard let val = classes.val, o.metricImages != 0, !classes.wnids.isEmpty else {
+            result.table = "no change metrics (--metric-images 0)\n"
+            return result
+        }
+        let metric = try metricMaps(o, val: val, models: loaded, tape: tape)
+        let headNames = (0..<cfg.numHeads).map(String.init) + ["mean"]
+        let groups = classGroups(classes, labels: metric.labels)
+        result.rows = changeRows(entries: entries, metric, groups: groups, headNames: headNames)
+        result.stats = statsRows(entries: entries, metric, groups: groups, headNames: headNames)
+        try writeNumbers(&result, o, n: metric.labels.count, headNames: headNames, groups: groups, log: log)
+        return result
+    }
+
+    /// Fails on options that make no sense, before any work.
+    static func checkOptions(_ o: AttentionOptions) throws {
         guard !o.models.isEmpty else { throw TrainError.invalidOption("--models is empty") }
         guard o.threshold > 0 && o.threshold <= 1 else { throw TrainError.invalidOption("--threshold must be in (0, 1]") }
         guard o.batchSize > 0 else { throw TrainError.invalidOption("--batch-size must be positive") }
         guard o.perClass > 0 || !o.images.isEmpty else { throw TrainError.invalidOption("--per-class must be positive") }
         if let m = o.metricImages, m < 0 { throw TrainError.invalidOption("--metric-images must be ≥ 0") }
+    }
 
-        // Models: resolve every spec first so a missing one fails before any work.
+    /// Loads each distinct weights file once; every `--models` entry gets a unique slug and
+    /// label (a repeated one is numbered).
+    static func loadModels(_ o: AttentionOptions, log: (String) -> Void) throws -> (loaded: [VisionTransformer], entries: [ModelEntry]) {
+        // Resolve every spec first so a missing one fails before any work.
         let paths = try o.models.map { try resolveModelPath($0, weights: o.weights) }
         var uniquePaths: [String] = []
         var loaded: [VisionTransformer] = []
@@ -209,24 +255,40 @@ public enum AttentionReport {
             if seen > 0 { s += "_\(seen + 1)" }
             entries.append(ModelEntry(spec: spec, path: path, slug: s, label: seen > 0 ? "\(lab) (\(seen + 1))" : lab, unique: u))
         }
-        let cfg = loaded[0].config
-        let heads = cfg.numHeads, tokens = cfg.tokens, grid = cfg.imgSize / cfg.patchSize
+        return (loaded, entries)
+    }
 
-        // Data: the class list (train folders), the val split for the default images and metrics.
-        let root = resolveDataRoot(explicit: o.data)
-        let needVal = o.images.isEmpty || o.metricImages != 0
-        let val: ImageFolder? = needVal ? try ImageFolder(root: root.path, split: "val") : nil
-        let wnids = val?.classes ?? ((try? ImageFolder.classFolders(root: root.path, split: "train")) ?? [])
-        let fullNames = o.classNames.map { $0(wnids) }.flatMap { $0.count == wnids.count ? $0 : nil } ?? wnids
+    /// The class list (train folders), their display names, and the val split when the
+    /// default images or the metrics need it.
+    struct ClassList {
+        let val: ImageFolder?
+        let wnids: [String]
+        let fullNames: [String]
+
+        init(_ o: AttentionOptions) throws {
+            let root = resolveDataRoot(explicit: o.data)
+            let needVal = o.images.isEmpty || o.metricImages != 0
+            val = needVal ? try ImageFolder(root: root.path, split: "val") : nil
+            let wnids = val?.classes ?? ((try? ImageFolder.classFolders(root: root.path, split: "train")) ?? [])
+            self.wnids = wnids
+            fullNames = o.classNames.map { $0(wnids) }.flatMap { $0.count == wnids.count ? $0 : nil } ?? wnids
+        }
+
+        /// A caption-sized class name ("?" for none).
         func shortName(_ label: Int?) -> String {
             guard let l = label, l >= 0, l < wnids.count else { return "?" }
             return ImageWoof.breed(wnid: wnids[l])?.shortName ?? fullNames[l]
         }
+    }
 
-        // The images to draw: (path, label, display path).
-        var shown: [(path: String, label: Int?, name: String)] = []
-        if o.images.isEmpty, let val {
-            var taken = [Int](repeating: 0, count: wnids.count)
+    /// An image to draw: its file, its class (nil when its folder is not one) and the name shown.
+    typealias ShownImage = (path: String, label: Int?, name: String)
+
+    /// `--images`, or else the first `perClass` val images of each class.
+    static func imagesToDraw(_ o: AttentionOptions, classes: ClassList) throws -> [ShownImage] {
+        var shown: [ShownImage] = []
+        if o.images.isEmpty, let val = classes.val {
+            var taken = [Int](repeating: 0, count: classes.wnids.count)
             for (i, s) in val.samples.enumerated() where taken[s.label] < o.perClass {
                 taken[s.label] += 1
                 shown.append((val.path(of: i), s.label, s.relativePath))
@@ -234,19 +296,19 @@ public enum AttentionReport {
         } else {
             for p in o.images {
                 let parent = URL(fileURLWithPath: p).deletingLastPathComponent().lastPathComponent
-                shown.append((p, wnids.firstIndex(of: parent), p))
+                shown.append((p, classes.wnids.firstIndex(of: parent), p))
             }
         }
         guard !shown.isEmpty else { throw TrainError.invalidOption("no images to draw") }
+        return shown
+    }
 
-        let fm = FileManager.default
-        let mapsDir = o.out + "/maps"
-        try fm.createDirectory(atPath: mapsDir, withIntermediateDirectories: true)
-        var result = AttentionReportResult()
-        let tape = Tape()
-        tape.isRecording = false
-
-        // 1. Per-image maps of every model (all blocks captured, for the rollout).
+    /// The 224 crops of `shown` and, per unique model and image, its maps (all blocks captured,
+    /// for the rollout).
+    static func imageMaps(_ shown: [ShownImage], models loaded: [VisionTransformer], batchSize: Int,
+                          tape: Tape) throws -> (crops: [RGBCanvas], maps: [[ImageMaps?]]) {
+        let cfg = loaded[0].config
+        let heads = cfg.numHeads, tokens = cfg.tokens
         let per = ImageTransform.floatsPerImage
         let input = UnsafeMutablePointer<Float>.allocate(capacity: shown.count * per)
         defer { input.deallocate() }
@@ -257,7 +319,7 @@ public enum AttentionReport {
             crops.append(cropCanvas(input + i * per, side: cfg.imgSize))
         }
         var maps = [[ImageMaps?]](repeating: [ImageMaps?](repeating: nil, count: shown.count), count: loaded.count)
-        forEachImage(models: loaded, images: input, count: shown.count, batchSize: o.batchSize,
+        forEachImage(models: loaded, images: input, count: shown.count, batchSize: batchSize,
                      blocks: Set(0..<cfg.depth), tape: tape) { m, i, logits, attn in
             let last = attn[cfg.depth - 1]!
             maps[m][i] = ImageMaps(heads: AttentionAnalysis.clsToPatch(last, heads: heads, tokens: tokens),
@@ -265,58 +327,72 @@ public enum AttentionReport {
                                    rollout: AttentionAnalysis.rolloutCLSMap((0..<cfg.depth).map { attn[$0]! }, heads: heads, tokens: tokens),
                                    logits: logits)
         }
+        return (crops, maps)
+    }
+
+    /// One figure per image and model entry, `NN_<stem>_<slug>.png` in `dir`.
+    static func writeImageFigures(shown: [ShownImage], crops: [RGBCanvas], maps: [[ImageMaps?]], entries: [ModelEntry],
+                                  classes: ClassList, grid: Int, threshold: Float,
+                                  dir: String) throws -> [(path: String, width: Int, height: Int)] {
+        let fullNames = classes.fullNames
+        var figures: [(path: String, width: Int, height: Int)] = []
         for (i, s) in shown.enumerated() {
             let stem = URL(fileURLWithPath: s.path).deletingPathExtension().lastPathComponent
             for e in entries {
                 let mp = maps[e.unique][i]!
-                let pred = predict(mp.logits, classes: wnids.count)
-                let fig = imageFigure(crop: crops[i], maps: mp, grid: grid, threshold: o.threshold,
+                let pred = predict(mp.logits, classes: classes.wnids.count)
+                let fig = imageFigure(crop: crops[i], maps: mp, grid: grid, threshold: threshold,
                                       title: "\(e.label): \(s.name)",
                                       subtitle: "class: \(s.label.map { fullNames[$0] } ?? "?")    prediction: \(pred < fullNames.count ? fullNames[pred] : "class \(pred)")")
-                let path = String(format: "%@/%02d_%@_%@.png", mapsDir, i, stem, e.slug)
+                let path = String(format: "%@/%02d_%@_%@.png", dir, i, stem, e.slug)
                 try fig.writePNG(path: path)
-                result.imageFigures.append((path, fig.width, fig.height))
+                figures.append((path, fig.width, fig.height))
             }
         }
-        log("maps: \(result.imageFigures.count) figures in \(mapsDir)/")
+        return figures
+    }
 
-        // 2. The summary grid (mean-head maps).
-        let summary = summaryFigure(crops: crops, shown: shown, entries: entries, maps: maps, grid: grid,
-                                    classes: wnids.count, shortName: shortName)
-        result.summaryPath = o.out + "/summary.png"
-        try summary.writePNG(path: result.summaryPath)
-        result.summarySize = (summary.width, summary.height)
-        log("summary: \(result.summaryPath) (\(summary.width)×\(summary.height))")
+    // MARK: Numbers
 
-        // 3. Numbers over the val images of each class.
-        guard let val, o.metricImages != 0, !wnids.isEmpty else {
-            result.table = "no change metrics (--metric-images 0)\n"
-            return result
+    /// Per unique model and metric image: the CLS→patch maps of each head and their mean
+    /// (`views` per image, image-major), their thresholded masks and the prediction; and
+    /// the images' labels.
+    struct MetricMaps {
+        let views: Int
+        var dists: [[[Float]]]
+        var masks: [[[Bool]]]
+        var preds: [[Int]]
+        var labels: [Int]
+
+        init(models: Int, images n: Int, views: Int) {
+            self.views = views
+            dists = [[[Float]]](repeating: [[Float]](repeating: [], count: n * views), count: models)
+            masks = [[[Bool]]](repeating: [[Bool]](repeating: [], count: n * views), count: models)
+            preds = [[Int]](repeating: [Int](repeating: -1, count: n), count: models)
+            labels = [Int](repeating: 0, count: n)
         }
-        var counts = [Int](repeating: 0, count: wnids.count)
+    }
+
+    /// Runs every model over the first `--metric-images` val images of each class (all by default).
+    static func metricMaps(_ o: AttentionOptions, val: ImageFolder, models loaded: [VisionTransformer],
+                           tape: Tape) throws -> MetricMaps {
+        var counts = [Int](repeating: 0, count: val.classes.count)
         let metricSet = val.filtered { i in
             let l = val.samples[i].label
             counts[l] += 1
             return o.metricImages.map { counts[l] <= $0 } ?? true
         }
         let n = metricSet.count
-        // Per unique model and image: 3 heads + mean CLS maps, masks, prediction.
-        let views = heads + 1
-        var dists = [[[Float]]](repeating: [], count: loaded.count)
-        var masks = [[[Bool]]](repeating: [], count: loaded.count)
-        var preds = [[Int]](repeating: [Int](repeating: -1, count: n), count: loaded.count)
-        for m in loaded.indices {
-            dists[m] = [[Float]](repeating: [], count: n * views)
-            masks[m] = [[Bool]](repeating: [], count: n * views)
-        }
-        var labels = [Int](repeating: 0, count: n)
+        let cfg = loaded[0].config
+        let heads = cfg.numHeads, tokens = cfg.tokens, views = heads + 1
+        var out = MetricMaps(models: loaded.count, images: n, views: views)
         let loader = BatchLoader(dataset: metricSet, batchSize: o.batchSize, mode: .eval, workers: 2, prefetch: 2)
         let progress = Progress("attention", total: n)
         progress.enabled = o.showProgress
         loader.startEpoch(0)
         var seen = 0
         while let batch = try loader.next() {
-            for i in 0..<batch.count { labels[seen + i] = Int(batch.labels[i]) }
+            for i in 0..<batch.count { out.labels[seen + i] = Int(batch.labels[i]) }
             let base = seen
             forEachImage(models: loaded, images: batch.images, count: batch.count, batchSize: batch.count,
                          blocks: [cfg.depth - 1], tape: tape) { m, i, logits, attn in
@@ -324,21 +400,34 @@ public enum AttentionReport {
                 let hs = AttentionAnalysis.clsToPatch(last, heads: heads, tokens: tokens)
                 let all = hs + [AttentionAnalysis.clsToPatchMean(last, heads: heads, tokens: tokens)]
                 for (v, d) in all.enumerated() {
-                    dists[m][(base + i) * views + v] = d
-                    masks[m][(base + i) * views + v] = AttentionAnalysis.thresholdMask(d, threshold: o.threshold).mask
+                    out.dists[m][(base + i) * views + v] = d
+                    out.masks[m][(base + i) * views + v] = AttentionAnalysis.thresholdMask(d, threshold: o.threshold).mask
                 }
-                preds[m][base + i] = predict(logits, classes: wnids.count)
+                out.preds[m][base + i] = predict(logits, classes: val.classes.count)
             }
             seen += batch.count
             progress.advance(by: batch.count)
         }
         progress.finish()
         loader.stop()
+        return out
+    }
 
-        let headNames = (0..<heads).map(String.init) + ["mean"]
-        let groups: [(wnid: String, name: String, images: [Int])] =
-            wnids.indices.map { c in (wnids[c], fullNames[c], (0..<n).filter { labels[$0] == c }) }
+    /// A class's metric images (indices into `MetricMaps`), or all of them as class `all`.
+    typealias ClassGroup = (wnid: String, name: String, images: [Int])
+
+    /// Each class, then `all`.
+    static func classGroups(_ classes: ClassList, labels: [Int]) -> [ClassGroup] {
+        let n = labels.count
+        return classes.wnids.indices.map { c in (classes.wnids[c], classes.fullNames[c], (0..<n).filter { labels[$0] == c }) }
             + [("all", "all", Array(0..<n))]
+    }
+
+    /// Mean JS divergence and mask IoU per model pair (in `entries` order), head and group.
+    static func changeRows(entries: [ModelEntry], _ mm: MetricMaps, groups: [ClassGroup],
+                           headNames: [String]) -> [AttentionChangeRow] {
+        let views = mm.views
+        var rows: [AttentionChangeRow] = []
         for a in entries.indices {
             for b in entries.indices where b > a {
                 let ua = entries[a].unique, ub = entries[b].unique
@@ -346,52 +435,74 @@ public enum AttentionReport {
                     for g in groups {
                         var js = 0.0, iou = 0.0
                         for i in g.images {
-                            js += AttentionAnalysis.jensenShannon(dists[ua][i * views + v], dists[ub][i * views + v])
-                            iou += AttentionAnalysis.iou(masks[ua][i * views + v], masks[ub][i * views + v])
+                            js += AttentionAnalysis.jensenShannon(mm.dists[ua][i * views + v], mm.dists[ub][i * views + v])
+                            iou += AttentionAnalysis.iou(mm.masks[ua][i * views + v], mm.masks[ub][i * views + v])
                         }
                         let k = Double(max(g.images.count, 1))
-                        result.rows.append(.init(modelA: entries[a].slug, modelB: entries[b].slug, head: headNames[v],
-                                                 wnid: g.wnid, className: g.name, images: g.images.count,
-                                                 js: js / k, iou: iou / k))
+                        rows.append(.init(modelA: entries[a].slug, modelB: entries[b].slug, head: headNames[v],
+                                          wnid: g.wnid, className: g.name, images: g.images.count,
+                                          js: js / k, iou: iou / k))
                     }
                 }
             }
         }
+        return rows
+    }
+
+    /// Mean mask size, entropy and accuracy per model entry, head and group.
+    static func statsRows(entries: [ModelEntry], _ mm: MetricMaps, groups: [ClassGroup],
+                          headNames: [String]) -> [AttentionStatsRow] {
+        let views = mm.views
+        var rows: [AttentionStatsRow] = []
         for e in entries {
             let u = e.unique
             for v in 0..<views {
                 for g in groups {
                     var patches = 0.0, entropy = 0.0, correct = 0
                     for i in g.images {
-                        patches += Double(masks[u][i * views + v].filter { $0 }.count)
-                        entropy += AttentionAnalysis.entropy(dists[u][i * views + v])
-                        if preds[u][i] == labels[i] { correct += 1 }
+                        patches += Double(mm.masks[u][i * views + v].filter { $0 }.count)
+                        entropy += AttentionAnalysis.entropy(mm.dists[u][i * views + v])
+                        if mm.preds[u][i] == mm.labels[i] { correct += 1 }
                     }
                     let k = Double(max(g.images.count, 1))
-                    result.stats.append(.init(model: e.slug, head: headNames[v], wnid: g.wnid, className: g.name,
-                                              images: g.images.count, maskPatches: patches / k, entropy: entropy / k,
-                                              accuracy: Double(correct) / k))
+                    rows.append(.init(model: e.slug, head: headNames[v], wnid: g.wnid, className: g.name,
+                                      images: g.images.count, maskPatches: patches / k, entropy: entropy / k,
+                                      accuracy: Double(correct) / k))
                 }
             }
         }
+        return rows
+    }
 
-        var csv = "model_a,model_b,head,class,class_name,images,js_mean,iou_mean\n"
-        for r in result.rows {
-            csv += "\(r.modelA),\(r.modelB),\(r.head),\(r.wnid),\(r.className),\(r.images),"
-                + String(format: "%.6f,%.6f\n", r.js, r.iou)
-        }
+    /// `attention_change.csv`, `attention_stats.csv` and the table (`attention_change.txt`).
+    static func writeNumbers(_ result: inout AttentionReportResult, _ o: AttentionOptions, n: Int, headNames: [String],
+                             groups: [ClassGroup], log: (String) -> Void) throws {
         result.csvPath = o.out + "/attention_change.csv"
-        try AtomicFile.write(Data(csv.utf8), to: result.csvPath)
-        var scsv = "model,head,class,class_name,images,mask_patches_mean,entropy_mean,accuracy\n"
-        for r in result.stats {
-            scsv += "\(r.model),\(r.head),\(r.wnid),\(r.className),\(r.images),"
-                + String(format: "%.3f,%.6f,%.6f\n", r.maskPatches, r.entropy, r.accuracy)
-        }
-        try AtomicFile.write(Data(scsv.utf8), to: o.out + "/attention_stats.csv")
+        try changeTable(result.rows).write(to: result.csvPath)
+        try statsTable(result.stats).write(to: o.out + "/attention_stats.csv")
         result.table = table(result, n: n, threshold: o.threshold, headNames: headNames, groups: groups)
         try AtomicFile.write(Data(result.table.utf8), to: o.out + "/attention_change.txt")
         log("numbers: \(result.csvPath), \(o.out)/attention_stats.csv, \(o.out)/attention_change.txt")
-        return result
+    }
+
+    /// The rows of `attention_change.csv`.
+    static func changeTable(_ rows: [AttentionChangeRow]) -> CSVTable {
+        var t = CSVTable(header: ["model_a", "model_b", "head", "class", "class_name", "images", "js_mean", "iou_mean"])
+        for r in rows {
+            t.append([r.modelA, r.modelB, r.head, r.wnid, r.className, "\(r.images)",
+                      String(format: "%.6f", r.js), String(format: "%.6f", r.iou)])
+        }
+        return t
+    }
+
+    /// The rows of `attention_stats.csv`.
+    static func statsTable(_ rows: [AttentionStatsRow]) -> CSVTable {
+        var t = CSVTable(header: ["model", "head", "class", "class_name", "images", "mask_patches_mean", "entropy_mean", "accuracy"])
+        for r in rows {
+            t.append([r.model, r.head, r.wnid, r.className, "\(r.images)",
+                      String(format: "%.3f", r.maskPatches), String(format: "%.6f", r.entropy), String(format: "%.6f", r.accuracy)])
+        }
+        return t
     }
 
     // MARK: Text

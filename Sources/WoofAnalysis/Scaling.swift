@@ -82,13 +82,16 @@ public struct ScalingProjection {
         return out
     }
 
-    public static func csv(_ points: [Point]) -> String {
-        var s = "mode,scaling,nodes,gbit_per_s,img_per_s,efficiency,compute_s_per_step,comm_s_per_step\n"
+    /// The rows of `projection.csv`.
+    public static func table(_ points: [Point]) -> CSVTable {
+        var t = CSVTable(header: ["mode", "scaling", "nodes", "gbit_per_s", "img_per_s", "efficiency",
+                                  "compute_s_per_step", "comm_s_per_step"])
         for p in points {
-            s += String(format: "%@,%@,%d,%.0f,%.2f,%.4f,%.5f,%.5f\n", p.mode, p.scaling, p.nodes, p.gbit, p.imagesPerSecond,
-                        p.efficiency, p.computeSeconds, p.commSeconds)
+            t.append([p.mode, p.scaling, "\(p.nodes)", String(format: "%.0f", p.gbit), String(format: "%.2f", p.imagesPerSecond),
+                      String(format: "%.4f", p.efficiency), String(format: "%.5f", p.computeSeconds),
+                      String(format: "%.5f", p.commSeconds)])
         }
-        return s
+        return t
     }
 
     /// The first node count at which efficiency falls below `threshold`, if any.

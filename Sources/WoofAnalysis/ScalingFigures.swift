@@ -11,11 +11,19 @@ public enum ScalingReport {
         let rows = try ScalingRow.read(csv: csv)
         try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
         let modes = ["full", "lora"].filter { m in rows.contains { $0.mode == m } }
-        let colors: [String: RGBColor] = ["full": RGBColor.palette[0], "lora": RGBColor.palette[1]]
-        func label(_ m: String) -> String { m == "full" ? "full fine-tuning" : "LoRA r=8" }
-        var summary = ""
+        var summary = try writeMeasured(rows, modes: modes, outDir: outDir)
+        summary += try writeProjection(rows, modes: modes, outDir: outDir)
+        try AtomicFile.write(Data(summary.utf8), to: outDir + "/summary.txt")
+        return summary
+    }
 
-        // Measured: speed-up over 1 rank, and the share of the step spent waiting on the allreduce.
+    private static let colors: [String: RGBColor] = ["full": RGBColor.palette[0], "lora": RGBColor.palette[1]]
+    private static func label(_ m: String) -> String { m == "full" ? "full fine-tuning" : "LoRA r=8" }
+
+    /// Measured: speed-up over 1 rank, and the share of the step spent waiting on the
+    /// allreduce; returns one summary line per run.
+    static func writeMeasured(_ rows: [ScalingRow], modes: [String], outDir: String) throws -> String {
+        var summary = ""
         var speedup: [LinePlot.Series] = [], share: [LinePlot.Series] = []
         for m in modes {
             let r = rows.filter { $0.mode == m }.sorted { $0.ranks < $1.ranks }
@@ -38,13 +46,17 @@ public enum ScalingReport {
         try LinePlot(title: "Time waiting for the gradient allreduce", xLabel: "MPI ranks",
                      yLabel: "share of step time (%)", series: share, xLog: true, logBase: 2)
             .write(to: outDir + "/comm_share.png")
+        return summary
+    }
 
-        // Projection from the 1-rank measurement.
+    /// The many-node projection from the 1-rank measurement: projection.csv, projection.png
+    /// and a summary line per mode and bandwidth.
+    static func writeProjection(_ rows: [ScalingRow], modes: [String], outDir: String) throws -> String {
         var base: [String: ScalingRow] = [:]
         for m in modes { base[m] = rows.first { $0.mode == m && $0.ranks == 1 } }
         let proj = ScalingProjection()
         let points = proj.project(base)
-        try AtomicFile.write(Data(ScalingProjection.csv(points).utf8), to: outDir + "/projection.csv")
+        try ScalingProjection.table(points).write(to: outDir + "/projection.csv")
         var series: [LinePlot.Series] = []
         for m in modes {
             for (gbit, dashed) in [(10.0, true), (100.0, false)] {
@@ -55,6 +67,7 @@ public enum ScalingReport {
         }
         try LinePlot(title: "Projected throughput, global batch 256 (alpha-beta ring allreduce)", xLabel: "nodes (2 cores each, as measured)",
                      yLabel: "images/s", series: series, xLog: true, yLog: true, logBase: 2).write(to: outDir + "/projection.png")
+        var summary = ""
         for m in modes {
             for gbit in proj.bandwidthsGbit {
                 let strong = ScalingProjection.limit(points, mode: m, scaling: "strong", gbit: gbit)
@@ -63,7 +76,6 @@ public enum ScalingReport {
                                   m, gbit, strong.map(String.init) ?? "beyond 256", 100 * (weak64?.efficiency ?? .nan))
             }
         }
-        try AtomicFile.write(Data(summary.utf8), to: outDir + "/summary.txt")
         return summary
     }
 }

@@ -6,191 +6,243 @@ import CBLAS
 // weights, the image batch) get no work at all.
 
 extension Tape {
+    /// Applies `op`'s gradient rule: one small function per op (or op family) below.
     func applyGradient(_ op: TapeOp) {
         let scope = ProfileScope(self, op.name, backward: true); defer { scope.end() }
         switch op {
-        case let .linear(x, w, b, y):
-            let m = x.rows, k = x.lastDim, n = w.shape[0], dy = gradOf(y)
-            if x.requiresGrad {
-                let (dx, fresh) = gradSlot(x)
-                pgemm(false, false, m, k, n, 1, dy, n, w.data, k, fresh ? 0 : 1, dx, k)
-            }
-            if w.requiresGrad { pgemm(true, false, n, k, m, 1, dy, n, x.data, k, 1, w.grad!, k) }
-            if let b, b.requiresGrad { columnSums(dy, rows: m, width: n, into: b.grad!) }
-
+        case let .linear(x, w, b, y): linearGradient(x: x, w: w, b: b, y: y)
         case let .loraLinear(x, w, b, a, bUp, scale, u, y):
-            let m = x.rows, k = x.lastDim, n = w.shape[0], r = a.shape[0], dy = gradOf(y)
-            // du = scale · dy B   [m, r]
-            let du = arena.floats(m * r)
-            // Per row block (as in the forward): du = s·dy B and dx = dy W0 + du A while
-            // the block of dy is in cache.
-            let slot = x.requiresGrad ? gradSlot(x) : nil
-            let dx = slot?.grad, beta: Float = (slot?.fresh ?? true) ? 0 : 1
-            let wp = w.data, ap = a.data, bp = bUp.data
-            forRowBlocks(m) { lo, rows in
-                let dyb = dy + lo * n, dub = du + lo * r
-                sgemm(false, false, rows, r, n, scale, dyb, n, bp, r, 0, dub, r)
-                if let dx {
-                    let dxb = dx + lo * k
-                    sgemm(false, false, rows, k, n, 1, dyb, n, wp, k, beta, dxb, k)
-                    sgemm(false, false, rows, k, r, 1, dub, r, ap, k, 1, dxb, k)
-                }
-            }
-            if bUp.requiresGrad { pgemm(true, false, n, r, m, scale, dy, n, u, r, 1, bUp.grad!, r) }
-            if a.requiresGrad { pgemm(true, false, r, k, m, 1, du, r, x.data, k, 1, a.grad!, k) }
-            if w.requiresGrad { pgemm(true, false, n, k, m, 1, dy, n, x.data, k, 1, w.grad!, k) }
-            if let b, b.requiresGrad { columnSums(dy, rows: m, width: n, into: b.grad!) }
-
-        case let .layerNorm(x, g, b, mean, rstd, y):
-            let m = x.rows, d = x.lastDim, dy = gradOf(y)
-            let slot = x.requiresGrad ? gradSlot(x) : nil
-            let dx = slot?.grad, dxFresh = slot?.fresh ?? false
-            let wantAffine = g.requiresGrad || b.requiresGrad
-            let workers = Parallel.threads
-            let partial = wantAffine ? arena.zeros(workers * 2 * d) : nil
-            let xp = x.data, gp = g.data
-            Parallel.forChunks(m, grain: 64) { w, rows in
-                let pg = partial.map { $0 + w * 2 * d }, pb = partial.map { $0 + w * 2 * d + d }
-                for r in rows {
-                    let xr = xp + r * d, dyr = dy + r * d, mu = mean[r], rs = rstd[r]
-                    // Σ dx̂ and Σ dx̂·x̂ with dx̂ = dy⊙g and x̂ = (x − μ)·rstd.
-                    let sumDxhat = rowDot(dyr, gp, d)
-                    let sumDxhatXhat = rs * (rowDot3(dyr, gp, xr, d) - mu * sumDxhat)
-                    if let pg, let pb {
-                        for i in 0..<d { pg[i] += dyr[i] * ((xr[i] - mu) * rs); pb[i] += dyr[i] }
-                    }
-                    if let dx {
-                        let dxr = dx + r * d, m1 = sumDxhat / Float(d), m2 = sumDxhatXhat / Float(d)
-                        if dxFresh { for i in 0..<d { dxr[i] = rs * (dyr[i] * gp[i] - m1 - (xr[i] - mu) * rs * m2) } }
-                        else { for i in 0..<d { dxr[i] += rs * (dyr[i] * gp[i] - m1 - (xr[i] - mu) * rs * m2) } }
-                    }
-                }
-            }
-            if let partial {
-                for w in 0..<workers {
-                    let pg = partial + w * 2 * d, pb = pg + d
-                    if g.requiresGrad { for i in 0..<d { g.grad![i] += pg[i] } }
-                    if b.requiresGrad { for i in 0..<d { b.grad![i] += pb[i] } }
-                }
-            }
-
-        case let .gelu(x, y):
-            guard x.requiresGrad else { return }
-            let dy = gradOf(y), (dx, fresh) = gradSlot(x), xp = x.data
-            Parallel.forRanges(x.count, grain: 16384) { range in
-                if fresh { for i in range { dx[i] = dy[i] * geluDerivative(xp[i]) } }
-                else { for i in range { dx[i] += dy[i] * geluDerivative(xp[i]) } }
-            }
-
-        case let .add(a, b, y):
-            let dy = gradOf(y)
-            for t in [a, b] where t.requiresGrad {
-                let (dt, fresh) = gradSlot(t)
-                Parallel.forRanges(t.count, grain: 32768) { range in
-                    if fresh { (dt + range.lowerBound).update(from: dy + range.lowerBound, count: range.count) }
-                    else { for i in range { dt[i] += dy[i] } }
-                }
-            }
-
-        case let .softmax(x, y):
-            guard x.requiresGrad else { return }
-            let n = x.lastDim, dy = gradOf(y), (dx, fresh) = gradSlot(x), yp = y.data
-            Parallel.forRanges(x.rows, grain: 64) { rows in
-                for r in rows { softmaxBackwardRow(yp + r * n, dy + r * n, dx + r * n, n, scale: 1, accumulate: !fresh) }
-            }
-
-        case let .attention(qkv, heads, probs, y):
-            guard qkv.requiresGrad else { return }
-            let bsz = qkv.shape[0], t = qkv.shape[1], d = qkv.shape[2] / 3, hd = d / heads
-            let scale = 1 / Float(hd).squareRoot()
-            // Each (batch, head) writes its own q, k and v columns once, so together the
-            // pairs cover dqkv exactly: a fresh buffer is stored into with β 0.
-            let dy = gradOf(y), (dqkv, fresh) = gradSlot(qkv), beta: Float = fresh ? 0 : 1
-            let workers = Parallel.threads
-            let scratch = arena.floats(workers * t * t)
-            let qp = qkv.data, pp = probs.data
-            Parallel.forChunks(bsz * heads, grain: 1) { w, pairs in
-                let dp = scratch + w * t * t
-                for bh in pairs {
-                    let b = bh / heads, h = bh % heads
-                    let off = b * t * 3 * d + h * hd
-                    let q = qp + off, k = q + d, v = q + 2 * d
-                    let dq = dqkv + off, dk = dq + d, dv = dq + 2 * d
-                    let p = pp + bh * t * t
-                    let dout = dy + b * t * d + h * hd
-                    sgemm(false, true, t, t, hd, 1, dout, d, v, 3 * d, 0, dp, t)        // dP = dO Vᵀ
-                    sgemm(true, false, t, hd, t, 1, p, t, dout, d, beta, dv, 3 * d)     // dV += Pᵀ dO
-                    for r in 0..<t {                                                    // dS = P ⊙ (dP − Σ dP⊙P)
-                        softmaxBackwardRow(p + r * t, dp + r * t, dp + r * t, t, scale: 1, accumulate: false)
-                    }
-                    sgemm(false, false, t, hd, t, scale, dp, t, k, 3 * d, beta, dq, 3 * d) // dQ += s dS K
-                    sgemm(true, false, t, hd, t, scale, dp, t, q, 3 * d, beta, dk, 3 * d)  // dK += s dSᵀ Q
-                }
-            }
-
+            loraLinearGradient(x: x, w: w, b: b, a: a, bUp: bUp, scale: scale, u: u, y: y)
+        case let .layerNorm(x, g, b, mean, rstd, y): layerNormGradient(x: x, g: g, b: b, mean: mean, rstd: rstd, y: y)
+        case let .gelu(x, y): geluGradient(x: x, y: y)
+        case let .add(a, b, y): addGradient(a: a, b: b, y: y)
+        case let .softmax(x, y): softmaxGradient(x: x, y: y)
+        case let .attention(qkv, heads, probs, y): attentionGradient(qkv: qkv, heads: heads, probs: probs, y: y)
         case let .patchEmbed(images, w, b, cols, patch, y):
-            let bsz = images.shape[0], c = images.shape[1], hgt = images.shape[2], wid = images.shape[3]
-            let d = w.shape[0], gw = wid / patch, n = (hgt / patch) * gw, kk = c * patch * patch
-            let dy = gradOf(y)
-            if w.requiresGrad { pgemm(true, false, d, kk, bsz * n, 1, dy, d, cols, kk, 1, w.grad!, kk) }
-            if b.requiresGrad { columnSums(dy, rows: bsz * n, width: d, into: b.grad!) }
-            if images.requiresGrad {
-                let dcols = arena.floats(bsz * n * kk)
-                pgemm(false, false, bsz * n, kk, d, 1, dy, d, w.data, kk, 0, dcols, kk)
-                let di = gradOf(images)
-                // Patches do not overlap (stride = kernel), so rows scatter to disjoint pixels.
-                Parallel.forRanges(bsz * n, grain: 64) { rows in
-                    for row in rows {
-                        let bi = row / n, pi = row % n, py = pi / gw, px = pi % gw
-                        var src = dcols + row * kk
-                        for ch in 0..<c {
-                            for ky in 0..<patch {
-                                let dst = di + ((bi * c + ch) * hgt + py * patch + ky) * wid + px * patch
-                                for i in 0..<patch { dst[i] += src[i] }
-                                src += patch
-                            }
-                        }
-                    }
-                }
-            }
-
-        case let .embedTokens(patches, cls, pos, y):
-            let bsz = patches.shape[0], n = patches.shape[1], d = patches.shape[2], t = n + 1
-            let dy = gradOf(y)
-            if patches.requiresGrad {
-                let (dp, fresh) = gradSlot(patches)
-                Parallel.forRanges(bsz * n, grain: 256) { rows in
-                    for row in rows {
-                        let bi = row / n, pi = row % n
-                        let src = dy + (bi * t + pi + 1) * d, dst = dp + row * d
-                        if fresh { dst.update(from: src, count: d) } else { for i in 0..<d { dst[i] += src[i] } }
-                    }
-                }
-            }
-            if cls.requiresGrad {
-                let dc = cls.grad!
-                for bi in 0..<bsz { let src = dy + bi * t * d; for i in 0..<d { dc[i] += src[i] } }
-            }
-            if pos.requiresGrad { columnSums(dy, rows: bsz, width: t * d, into: pos.grad!) }
-
-        case let .selectToken(x, index, y):
-            guard x.requiresGrad else { return }
-            let bsz = x.shape[0], t = x.shape[1], d = x.shape[2], dy = gradOf(y), dx = gradOf(x)
-            for b in 0..<bsz {
-                let dst = dx + (b * t + index) * d, src = dy + b * d
-                for i in 0..<d { dst[i] += src[i] }
-            }
-
+            patchEmbedGradient(images: images, w: w, b: b, cols: cols, patch: patch, y: y)
+        case let .embedTokens(patches, cls, pos, y): embedTokensGradient(patches: patches, cls: cls, pos: pos, y: y)
+        case let .selectToken(x, index, y): selectTokenGradient(x: x, index: index, y: y)
         case let .crossEntropy(logits, labels, probs, smoothing, y):
-            guard logits.requiresGrad else { return }
-            let bsz = logits.rows, c = logits.lastDim, (dl, fresh) = gradSlot(logits)
-            let g = gradOf(y)[0] / Float(bsz)
-            for r in 0..<bsz {
-                let pr = probs + r * c, dr = dl + r * c
-                for i in 0..<c {
-                    let target = (i == Int(labels[r]) ? 1 - smoothing : 0) + smoothing / Float(c)
-                    dr[i] = (fresh ? 0 : dr[i]) + g * (pr[i] - target)
+            crossEntropyGradient(logits: logits, labels: labels, probs: probs, smoothing: smoothing, y: y)
+        }
+    }
+
+    // MARK: Dense layers
+
+    /// y = x Wᵀ + b: dx = dy W, dW += dyᵀ x, db += Σ dy.
+    private func linearGradient(x: Tensor, w: Tensor, b: Tensor?, y: Tensor) {
+        let m = x.rows, k = x.lastDim, n = w.shape[0], dy = gradOf(y)
+        if x.requiresGrad {
+            let (dx, fresh) = gradSlot(x)
+            pgemm(false, false, m, k, n, 1, dy, n, w.data, k, fresh ? 0 : 1, dx, k)
+        }
+        if w.requiresGrad { pgemm(true, false, n, k, m, 1, dy, n, x.data, k, 1, w.grad!, k) }
+        if let b, b.requiresGrad { columnSums(dy, rows: m, width: n, into: b.grad!) }
+    }
+
+    /// y = x W0ᵀ + s·(x Aᵀ) Bᵀ + b with u = x Aᵀ saved by the forward.
+    private func loraLinearGradient(x: Tensor, w: Tensor, b: Tensor?, a: Tensor, bUp: Tensor, scale: Float,
+                                    u: UnsafeMutablePointer<Float>, y: Tensor) {
+        let m = x.rows, k = x.lastDim, n = w.shape[0], r = a.shape[0], dy = gradOf(y)
+        // du = scale · dy B   [m, r]
+        let du = arena.floats(m * r)
+        // Per row block (as in the forward): du = s·dy B and dx = dy W0 + du A while
+        // the block of dy is in cache.
+        let slot = x.requiresGrad ? gradSlot(x) : nil
+        let dx = slot?.grad, beta: Float = (slot?.fresh ?? true) ? 0 : 1
+        let wp = w.data, ap = a.data, bp = bUp.data
+        forRowBlocks(m) { lo, rows in
+            let dyb = dy + lo * n, dub = du + lo * r
+            sgemm(false, false, rows, r, n, scale, dyb, n, bp, r, 0, dub, r)
+            if let dx {
+                let dxb = dx + lo * k
+                sgemm(false, false, rows, k, n, 1, dyb, n, wp, k, beta, dxb, k)
+                sgemm(false, false, rows, k, r, 1, dub, r, ap, k, 1, dxb, k)
+            }
+        }
+        if bUp.requiresGrad { pgemm(true, false, n, r, m, scale, dy, n, u, r, 1, bUp.grad!, r) }
+        if a.requiresGrad { pgemm(true, false, r, k, m, 1, du, r, x.data, k, 1, a.grad!, k) }
+        if w.requiresGrad { pgemm(true, false, n, k, m, 1, dy, n, x.data, k, 1, w.grad!, k) }
+        if let b, b.requiresGrad { columnSums(dy, rows: m, width: n, into: b.grad!) }
+    }
+
+    // MARK: Normalisation and elementwise
+
+    /// Row-wise layer norm with saved mean and rstd; the affine gradients go through
+    /// per-worker partials so the rows can be split over threads.
+    private func layerNormGradient(x: Tensor, g: Tensor, b: Tensor, mean: UnsafeMutablePointer<Float>,
+                                   rstd: UnsafeMutablePointer<Float>, y: Tensor) {
+        let m = x.rows, d = x.lastDim, dy = gradOf(y)
+        let slot = x.requiresGrad ? gradSlot(x) : nil
+        let dx = slot?.grad, dxFresh = slot?.fresh ?? false
+        let wantAffine = g.requiresGrad || b.requiresGrad
+        let workers = Parallel.threads
+        let partial = wantAffine ? arena.zeros(workers * 2 * d) : nil
+        let xp = x.data, gp = g.data
+        Parallel.forChunks(m, grain: 64) { w, rows in
+            let pg = partial.map { $0 + w * 2 * d }, pb = partial.map { $0 + w * 2 * d + d }
+            for r in rows {
+                let xr = xp + r * d, dyr = dy + r * d, mu = mean[r], rs = rstd[r]
+                // Σ dx̂ and Σ dx̂·x̂ with dx̂ = dy⊙g and x̂ = (x − μ)·rstd.
+                let sumDxhat = rowDot(dyr, gp, d)
+                let sumDxhatXhat = rs * (rowDot3(dyr, gp, xr, d) - mu * sumDxhat)
+                if let pg, let pb {
+                    for i in 0..<d { pg[i] += dyr[i] * ((xr[i] - mu) * rs); pb[i] += dyr[i] }
                 }
+                if let dx {
+                    let dxr = dx + r * d, m1 = sumDxhat / Float(d), m2 = sumDxhatXhat / Float(d)
+                    if dxFresh { for i in 0..<d { dxr[i] = rs * (dyr[i] * gp[i] - m1 - (xr[i] - mu) * rs * m2) } }
+                    else { for i in 0..<d { dxr[i] += rs * (dyr[i] * gp[i] - m1 - (xr[i] - mu) * rs * m2) } }
+                }
+            }
+        }
+        if let partial {
+            for w in 0..<workers {
+                let pg = partial + w * 2 * d, pb = pg + d
+                if g.requiresGrad { for i in 0..<d { g.grad![i] += pg[i] } }
+                if b.requiresGrad { for i in 0..<d { b.grad![i] += pb[i] } }
+            }
+        }
+    }
+
+    /// dx = dy ⊙ gelu'(x).
+    private func geluGradient(x: Tensor, y: Tensor) {
+        guard x.requiresGrad else { return }
+        let dy = gradOf(y), (dx, fresh) = gradSlot(x), xp = x.data
+        Parallel.forRanges(x.count, grain: 16384) { range in
+            if fresh { for i in range { dx[i] = dy[i] * geluDerivative(xp[i]) } }
+            else { for i in range { dx[i] += dy[i] * geluDerivative(xp[i]) } }
+        }
+    }
+
+    /// y = a + b (same shapes): both inputs receive dy.
+    private func addGradient(a: Tensor, b: Tensor, y: Tensor) {
+        let dy = gradOf(y)
+        for t in [a, b] where t.requiresGrad {
+            let (dt, fresh) = gradSlot(t)
+            Parallel.forRanges(t.count, grain: 32768) { range in
+                if fresh { (dt + range.lowerBound).update(from: dy + range.lowerBound, count: range.count) }
+                else { for i in range { dt[i] += dy[i] } }
+            }
+        }
+    }
+
+    /// Softmax over the last dimension.
+    private func softmaxGradient(x: Tensor, y: Tensor) {
+        guard x.requiresGrad else { return }
+        let n = x.lastDim, dy = gradOf(y), (dx, fresh) = gradSlot(x), yp = y.data
+        Parallel.forRanges(x.rows, grain: 64) { rows in
+            for r in rows { softmaxBackwardRow(yp + r * n, dy + r * n, dx + r * n, n, scale: 1, accumulate: !fresh) }
+        }
+    }
+
+    // MARK: Attention
+
+    /// Multi-head self-attention from the packed qkv [B, T, 3D] and the saved probabilities.
+    private func attentionGradient(qkv: Tensor, heads: Int, probs: Tensor, y: Tensor) {
+        guard qkv.requiresGrad else { return }
+        let bsz = qkv.shape[0], t = qkv.shape[1], d = qkv.shape[2] / 3, hd = d / heads
+        let scale = 1 / Float(hd).squareRoot()
+        // Each (batch, head) writes its own q, k and v columns once, so together the
+        // pairs cover dqkv exactly: a fresh buffer is stored into with β 0.
+        let dy = gradOf(y), (dqkv, fresh) = gradSlot(qkv), beta: Float = fresh ? 0 : 1
+        let workers = Parallel.threads
+        let scratch = arena.floats(workers * t * t)
+        let qp = qkv.data, pp = probs.data
+        Parallel.forChunks(bsz * heads, grain: 1) { w, pairs in
+            let dp = scratch + w * t * t
+            for bh in pairs {
+                let b = bh / heads, h = bh % heads
+                let off = b * t * 3 * d + h * hd
+                let q = qp + off, k = q + d, v = q + 2 * d
+                let dq = dqkv + off, dk = dq + d, dv = dq + 2 * d
+                let p = pp + bh * t * t
+                let dout = dy + b * t * d + h * hd
+                sgemm(false, true, t, t, hd, 1, dout, d, v, 3 * d, 0, dp, t)        // dP = dO Vᵀ
+                sgemm(true, false, t, hd, t, 1, p, t, dout, d, beta, dv, 3 * d)     // dV += Pᵀ dO
+                for r in 0..<t {                                                    // dS = P ⊙ (dP − Σ dP⊙P)
+                    softmaxBackwardRow(p + r * t, dp + r * t, dp + r * t, t, scale: 1, accumulate: false)
+                }
+                sgemm(false, false, t, hd, t, scale, dp, t, k, 3 * d, beta, dq, 3 * d) // dQ += s dS K
+                sgemm(true, false, t, hd, t, scale, dp, t, q, 3 * d, beta, dk, 3 * d)  // dK += s dSᵀ Q
+            }
+        }
+    }
+
+    // MARK: Embedding
+
+    /// Patch embedding as a GEMM over the saved im2col `cols`.
+    private func patchEmbedGradient(images: Tensor, w: Tensor, b: Tensor, cols: UnsafeMutablePointer<Float>,
+                                    patch: Int, y: Tensor) {
+        let bsz = images.shape[0], c = images.shape[1], hgt = images.shape[2], wid = images.shape[3]
+        let d = w.shape[0], gw = wid / patch, n = (hgt / patch) * gw, kk = c * patch * patch
+        let dy = gradOf(y)
+        if w.requiresGrad { pgemm(true, false, d, kk, bsz * n, 1, dy, d, cols, kk, 1, w.grad!, kk) }
+        if b.requiresGrad { columnSums(dy, rows: bsz * n, width: d, into: b.grad!) }
+        guard images.requiresGrad else { return }
+        let dcols = arena.floats(bsz * n * kk)
+        pgemm(false, false, bsz * n, kk, d, 1, dy, d, w.data, kk, 0, dcols, kk)
+        let di = gradOf(images)
+        // Patches do not overlap (stride = kernel), so rows scatter to disjoint pixels.
+        Parallel.forRanges(bsz * n, grain: 64) { rows in
+            for row in rows {
+                let bi = row / n, pi = row % n, py = pi / gw, px = pi % gw
+                var src = dcols + row * kk
+                for ch in 0..<c {
+                    for ky in 0..<patch {
+                        let dst = di + ((bi * c + ch) * hgt + py * patch + ky) * wid + px * patch
+                        for i in 0..<patch { dst[i] += src[i] }
+                        src += patch
+                    }
+                }
+            }
+        }
+    }
+
+    /// y = [cls; patches] + pos: token 0 of each image to cls, the rest to the patches.
+    private func embedTokensGradient(patches: Tensor, cls: Tensor, pos: Tensor, y: Tensor) {
+        let bsz = patches.shape[0], n = patches.shape[1], d = patches.shape[2], t = n + 1
+        let dy = gradOf(y)
+        if patches.requiresGrad {
+            let (dp, fresh) = gradSlot(patches)
+            Parallel.forRanges(bsz * n, grain: 256) { rows in
+                for row in rows {
+                    let bi = row / n, pi = row % n
+                    let src = dy + (bi * t + pi + 1) * d, dst = dp + row * d
+                    if fresh { dst.update(from: src, count: d) } else { for i in 0..<d { dst[i] += src[i] } }
+                }
+            }
+        }
+        if cls.requiresGrad {
+            let dc = cls.grad!
+            for bi in 0..<bsz { let src = dy + bi * t * d; for i in 0..<d { dc[i] += src[i] } }
+        }
+        if pos.requiresGrad { columnSums(dy, rows: bsz, width: t * d, into: pos.grad!) }
+    }
+
+    /// y = x[:, index]: dy lands on that token's rows.
+    private func selectTokenGradient(x: Tensor, index: Int, y: Tensor) {
+        guard x.requiresGrad else { return }
+        let bsz = x.shape[0], t = x.shape[1], d = x.shape[2], dy = gradOf(y), dx = gradOf(x)
+        for b in 0..<bsz {
+            let dst = dx + (b * t + index) * d, src = dy + b * d
+            for i in 0..<d { dst[i] += src[i] }
+        }
+    }
+
+    // MARK: Loss
+
+    /// Mean label-smoothed cross-entropy with the saved softmax `probs`.
+    private func crossEntropyGradient(logits: Tensor, labels: [Int32], probs: UnsafeMutablePointer<Float>,
+                                      smoothing: Float, y: Tensor) {
+        guard logits.requiresGrad else { return }
+        let bsz = logits.rows, c = logits.lastDim, (dl, fresh) = gradSlot(logits)
+        let g = gradOf(y)[0] / Float(bsz)
+        for r in 0..<bsz {
+            let pr = probs + r * c, dr = dl + r * c
+            for i in 0..<c {
+                let target = (i == Int(labels[r]) ? 1 - smoothing : 0) + smoothing / Float(c)
+                dr[i] = (fresh ? 0 : dr[i]) + g * (pr[i] - target)
             }
         }
     }

@@ -47,9 +47,9 @@ public struct EvalResult: Codable {
 
     /// Writes `path,label,pred` rows (atomically).
     public func writePredictions(to path: String) throws {
-        var csv = "path,label,pred\n"
-        for p in predictions { csv += "\(p.path),\(p.label),\(p.pred)\n" }
-        try AtomicFile.write(Data(csv.utf8), to: path)
+        var csv = CSVTable(header: ["path", "label", "pred"])
+        for p in predictions { csv.append([p.path, "\(p.label)", "\(p.pred)"]) }
+        try csv.write(to: path)
     }
 }
 

@@ -151,79 +151,102 @@ public final class Trainer {
         // Every rank starts from rank 0's trainable parameters, and all must agree exactly.
         if let problem = sync.broadcastAndVerify() { throw TrainError.invalidOption(problem) }
         let total = totalSteps
-        let p = model.params
         while state.epoch < config.epochs {
-            let epoch = state.epoch
-            // Resuming mid-epoch: the order is a function of (seed, epoch), so skip what was done.
-            train.startEpoch(epoch, fromBatch: state.batchInEpoch)
-            let progress = Progress("epoch \(epoch + 1)/\(config.epochs)", total: perEpoch * config.batchSize)
-            progress.enabled = showProgress && root
-            progress.resume(at: state.batchInEpoch * config.batchSize)
-            var lr: Float = 0
-            while state.batchInEpoch < perEpoch {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                guard let batch = try train.nextBatch() else { break }
-                let (localLoss, localCorrect) = step(images: batch.images, labels: batch.labels)
-                sync.finish()
-                afterGradients?(state)
-                // Loss and accuracy over the global batch; every rank decides alike on them.
-                let g = comm.size > 1
-                    ? comm.allreduceSum([Double(localLoss) * Double(batch.labels.count), Double(localCorrect), Double(batch.labels.count)])
-                    : [Double(localLoss) * Double(batch.labels.count), Double(localCorrect), Double(batch.labels.count)]
-                let loss = g[0] / max(g[2], 1)
-                guard loss.isFinite else {
-                    throw TrainError.nonFinite("non-finite loss (\(loss)) at step \(state.step + 1) (epoch \(epoch + 1), batch \(state.batchInEpoch + 1)); \(nonFiniteGradients()) the last good checkpoint is \(checkpointPath)")
-                }
-                if let bad = firstNonFiniteGradient() {
-                    throw TrainError.nonFinite("non-finite gradient in '\(bad)' at step \(state.step + 1) (epoch \(epoch + 1), batch \(state.batchInEpoch + 1)); the last good checkpoint is \(checkpointPath)")
-                }
-                lr = config.learningRate(step: state.step, total: total)
-                optimizer.update(p, lr: lr)
-                state.step += 1
-                state.batchInEpoch += 1
-                state.lossSum += g[0]
-                state.correct += Int(g[1])
-                state.seen += Int(g[2])
-                let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-                state.epochSeconds += dt
-                state.trainSeconds += dt
-                state.commSeconds += sync.lastWaitSeconds
-                state.totalCommSeconds += sync.lastWaitSeconds
-                progress.status = String(format: "loss %.4f lr %.2e comm %.0f ms/step", state.lossSum / Double(max(state.seen, 1)), lr,
-                                         1000 * state.commSeconds / Double(max(state.batchInEpoch, 1)))
-                progress.advance(by: Int(g[2]))
-                if config.checkpointEvery > 0 && state.step % config.checkpointEvery == 0 && state.batchInEpoch < perEpoch {
-                    try saveCheckpoint()
-                }
-                try afterStep?(state)
-            }
-            progress.finish()
-            state.skippedImages = Int(comm.allreduceSum([Int64(train.skippedImages)])[0])
-            // Evaluate, record, and checkpoint the finished epoch.
-            let val = config.evaluates(afterEpoch: epoch) ? try validate?(step.tape) : nil
-            let steps = Double(max(perEpoch, 1))
-            var m = EpochMetrics(epoch: epoch, step: state.step, trainLoss: state.lossSum / Double(max(state.seen, 1)),
-                                 trainAccuracy: Double(state.correct) / Double(max(state.seen, 1)),
-                                 valTop1: val?.top1, valPerClass: val?.perClass, epochSeconds: state.epochSeconds,
-                                 trainImagesPerSecond: Double(state.seen) / max(state.epochSeconds, 1e-9),
-                                 lr: Double(lr), peakRSSMiB: Machine.peakRSSMiB())
-            m.ranks = comm.size
-            m.allreduceBytesPerStep = sync.bytesPerStep
-            m.commSecondsPerStep = state.commSeconds / steps
-            m.computeSecondsPerStep = (state.epochSeconds - state.commSeconds) / steps
-            history.append(m)
-            log(String(format: "epoch %d/%d: train loss %.4f acc %.2f%%", epoch + 1, config.epochs, m.trainLoss, 100 * m.trainAccuracy)
-                + (val.map { String(format: ", val top-1 %.2f%%", 100 * $0.top1) } ?? "")
-                + String(format: ", %.1f img/s, %@; allreduce %d bytes/step, comm %.1f ms/step, compute %.0f ms/step",
-                         m.trainImagesPerSecond, Progress.clock(m.epochSeconds), m.allreduceBytesPerStep,
-                         1000 * m.commSecondsPerStep, 1000 * m.computeSecondsPerStep))
-            if root { try writeHistory() }
-            state.epoch += 1
-            state.batchInEpoch = 0; state.lossSum = 0; state.correct = 0; state.seen = 0; state.epochSeconds = 0; state.commSeconds = 0
-            try saveCheckpoint()
-            if root { try exportModel() }
+            let lr = try trainEpoch(perEpoch: perEpoch, totalSteps: total)
+            try finishEpoch(perEpoch: perEpoch, lr: lr)
         }
         if root { try writeSummary() }
+    }
+
+    /// Steps through the rest of the current epoch; returns the last step's learning rate.
+    func trainEpoch(perEpoch: Int, totalSteps total: Int) throws -> Float {
+        let epoch = state.epoch
+        // Resuming mid-epoch: the order is a function of (seed, epoch), so skip what was done.
+        train.startEpoch(epoch, fromBatch: state.batchInEpoch)
+        let progress = Progress("epoch \(epoch + 1)/\(config.epochs)", total: perEpoch * config.batchSize)
+        progress.enabled = showProgress && comm.isRoot
+        progress.resume(at: state.batchInEpoch * config.batchSize)
+        var lr: Float = 0
+        while state.batchInEpoch < perEpoch {
+            guard let stepLR = try trainStep(perEpoch: perEpoch, totalSteps: total, progress: progress) else { break }
+            lr = stepLR
+        }
+        progress.finish()
+        return lr
+    }
+
+    /// One optimizer step on the next batch, recorded in `state`; returns its learning rate,
+    /// nil when the epoch's batches have run out.
+    func trainStep(perEpoch: Int, totalSteps total: Int, progress: Progress) throws -> Float? {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        guard let batch = try train.nextBatch() else { return nil }
+        let (localLoss, localCorrect) = step(images: batch.images, labels: batch.labels)
+        sync.finish()
+        afterGradients?(state)
+        // Loss and accuracy over the global batch; every rank decides alike on them.
+        let g = comm.size > 1
+            ? comm.allreduceSum([Double(localLoss) * Double(batch.labels.count), Double(localCorrect), Double(batch.labels.count)])
+            : [Double(localLoss) * Double(batch.labels.count), Double(localCorrect), Double(batch.labels.count)]
+        try checkFinite(loss: g[0] / max(g[2], 1))
+        let lr = config.learningRate(step: state.step, total: total)
+        optimizer.update(model.params, lr: lr)
+        state.step += 1
+        state.batchInEpoch += 1
+        state.lossSum += g[0]
+        state.correct += Int(g[1])
+        state.seen += Int(g[2])
+        let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        state.epochSeconds += dt
+        state.trainSeconds += dt
+        state.commSeconds += sync.lastWaitSeconds
+        state.totalCommSeconds += sync.lastWaitSeconds
+        progress.status = String(format: "loss %.4f lr %.2e comm %.0f ms/step", state.lossSum / Double(max(state.seen, 1)), lr,
+                                 1000 * state.commSeconds / Double(max(state.batchInEpoch, 1)))
+        progress.advance(by: Int(g[2]))
+        if config.checkpointEvery > 0 && state.step % config.checkpointEvery == 0 && state.batchInEpoch < perEpoch {
+            try saveCheckpoint()
+        }
+        try afterStep?(state)
+        return lr
+    }
+
+    /// Stops the run before a non-finite loss or gradient reaches the weights.
+    func checkFinite(loss: Double) throws {
+        func at() -> String { "at step \(state.step + 1) (epoch \(state.epoch + 1), batch \(state.batchInEpoch + 1))" }
+        guard loss.isFinite else {
+            throw TrainError.nonFinite("non-finite loss (\(loss)) \(at()); \(nonFiniteGradients()) the last good checkpoint is \(checkpointPath)")
+        }
+        if let bad = firstNonFiniteGradient() {
+            throw TrainError.nonFinite("non-finite gradient in '\(bad)' \(at()); the last good checkpoint is \(checkpointPath)")
+        }
+    }
+
+    /// Evaluates, records and logs the finished epoch, then checkpoints it and exports the model.
+    func finishEpoch(perEpoch: Int, lr: Float) throws {
+        let root = comm.isRoot, epoch = state.epoch
+        state.skippedImages = Int(comm.allreduceSum([Int64(train.skippedImages)])[0])
+        let val = config.evaluates(afterEpoch: epoch) ? try validate?(step.tape) : nil
+        let steps = Double(max(perEpoch, 1))
+        var m = EpochMetrics(epoch: epoch, step: state.step, trainLoss: state.lossSum / Double(max(state.seen, 1)),
+                             trainAccuracy: Double(state.correct) / Double(max(state.seen, 1)),
+                             valTop1: val?.top1, valPerClass: val?.perClass, epochSeconds: state.epochSeconds,
+                             trainImagesPerSecond: Double(state.seen) / max(state.epochSeconds, 1e-9),
+                             lr: Double(lr), peakRSSMiB: Machine.peakRSSMiB())
+        m.ranks = comm.size
+        m.allreduceBytesPerStep = sync.bytesPerStep
+        m.commSecondsPerStep = state.commSeconds / steps
+        m.computeSecondsPerStep = (state.epochSeconds - state.commSeconds) / steps
+        history.append(m)
+        log(String(format: "epoch %d/%d: train loss %.4f acc %.2f%%", epoch + 1, config.epochs, m.trainLoss, 100 * m.trainAccuracy)
+            + (val.map { String(format: ", val top-1 %.2f%%", 100 * $0.top1) } ?? "")
+            + String(format: ", %.1f img/s, %@; allreduce %d bytes/step, comm %.1f ms/step, compute %.0f ms/step",
+                     m.trainImagesPerSecond, Progress.clock(m.epochSeconds), m.allreduceBytesPerStep,
+                     1000 * m.commSecondsPerStep, 1000 * m.computeSecondsPerStep))
+        if root { try writeHistory() }
+        state.epoch += 1
+        state.batchInEpoch = 0; state.lossSum = 0; state.correct = 0; state.seen = 0; state.epochSeconds = 0; state.commSeconds = 0
+        try saveCheckpoint()
+        if root { try exportModel() }
     }
 
     func firstNonFiniteGradient() -> String? {

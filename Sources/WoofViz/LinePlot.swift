@@ -95,14 +95,55 @@ public struct LinePlot {
         let W = max(1, size.width), H = max(1, size.height)
         let s = max(1, scale ?? Int((Double(min(W, H)) / 300).rounded()))
         var canvas = RGBCanvas(width: W, height: H + belowLegendLayout(width: W, scale: s).height, background: .white)
-        let titleScale = s + 1
-        let pad = 6 * s, gap = 3 * s, tickLen = 3 * s
-        let frame = max(1, (s + 1) / 2)
-        let glyphH = BitmapFont.glyphHeight * s
-        let capH = 7 * s  // cap height: where digits and capitals end
+        guard let f = plotFrame(width: W, height: H, scale: s) else { return canvas }
+        drawGrid(f, on: &canvas)
+        let runsPerSeries = drawCurves(f, on: &canvas)
+        drawFrameAndTicks(f, on: &canvas)
+        drawAxisLabelsAndTitle(f, width: W, on: &canvas)
+        if legend == .below {
+            drawLegendBelow(on: &canvas, top: H, scale: s)
+        } else {
+            drawLegend(on: &canvas, plot: (f.px0, f.py0, f.px1, f.py1), runs: runsPerSeries, scale: s)
+        }
+        return canvas
+    }
 
+    // MARK: Layout
+
+    /// Spacings of a figure drawn at font/line scale `s`, in pixels.
+    private struct Spacing {
+        let s: Int
+        var titleScale: Int { s + 1 }
+        var pad: Int { 6 * s }
+        var gap: Int { 3 * s }
+        var tickLen: Int { 3 * s }
+        /// Thickness of the axes' frame.
+        var frame: Int { max(1, (s + 1) / 2) }
+        var glyphH: Int { BitmapFont.glyphHeight * s }
+        /// Cap height: where digits and capitals end.
+        var capH: Int { 7 * s }
+    }
+
+    /// The plot rectangle in pixels (the frame is drawn outside it), both axes and their ticks.
+    private struct PlotFrame {
+        let sp: Spacing
+        let px0, py0, px1, py1: Int
+        let xAxis, yAxis: Axis
+        let xTicks, yTicks: [Tick]
+
+        /// Pixel coordinates of data values.
+        func X(_ v: Double) -> Double { Double(px0) + xAxis.fraction(v) * Double(px1 - px0) }
+        func Y(_ v: Double) -> Double { Double(py1) - yAxis.fraction(v) * Double(py1 - py0) }
+        func pixelX(_ v: Double) -> Int { Int(X(v).rounded(.down)) }
+        func pixelY(_ v: Double) -> Int { min(py1 - 1, Int(Y(v).rounded(.down))) }
+    }
+
+    /// Margins from the title, labels and tick labels; nil when no plot area is left.
+    private func plotFrame(width W: Int, height H: Int, scale s: Int) -> PlotFrame? {
+        let sp = Spacing(s: s)
+        let (pad, gap, tickLen, frame, glyphH) = (sp.pad, sp.gap, sp.tickLen, sp.frame, sp.glyphH)
         // Vertical layout first: it does not depend on tick labels.
-        let top = pad + (title.isEmpty ? 0 : BitmapFont.glyphHeight * titleScale + pad) + pad / 2
+        let top = pad + (title.isEmpty ? 0 : BitmapFont.glyphHeight * sp.titleScale + pad) + pad / 2
         let bottom = frame + tickLen + gap + glyphH + (xLabel.isEmpty ? 0 : gap * 2 + glyphH) + pad
         let py0 = top, py1 = H - bottom
         let yAxis = Axis(values: finiteValues(\.y, log: yLog), fixed: yRange, log: yLog, base: logBase, padFraction: 0.06)
@@ -116,26 +157,30 @@ public struct LinePlot {
         let px0 = left, px1 = W - right
         let xTicks = xAxis.ticks(pixels: Double(max(1, px1 - px0)), minSpacing: Double(6 * s * 4),
                                  labelWidth: { Double(BitmapFont.textWidth($0, scale: s) + 4 * gap) })
-        guard px1 - px0 >= 4, py1 - py0 >= 4 else { return canvas }
+        guard px1 - px0 >= 4, py1 - py0 >= 4 else { return nil }
+        return PlotFrame(sp: sp, px0: px0, py0: py0, px1: px1, py1: py1,
+                         xAxis: xAxis, yAxis: yAxis, xTicks: xTicks, yTicks: yTicks)
+    }
 
-        let plotW = Double(px1 - px0), plotH = Double(py1 - py0)
-        func X(_ v: Double) -> Double { Double(px0) + xAxis.fraction(v) * plotW }
-        func Y(_ v: Double) -> Double { Double(py1) - yAxis.fraction(v) * plotH }
-        func pixelX(_ v: Double) -> Int { Int(X(v).rounded(.down)) }
-        func pixelY(_ v: Double) -> Int { min(py1 - 1, Int(Y(v).rounded(.down))) }
+    // MARK: Drawing
 
-        // Grid.
+    /// Light grid lines at the major ticks.
+    private func drawGrid(_ f: PlotFrame, on canvas: inout RGBCanvas) {
         let gridColor = RGBColor(230, 230, 230)
-        for t in xTicks where t.major { canvas.fillRect(x: pixelX(t.value), y: py0, width: 1, height: py1 - py0, gridColor) }
-        for t in yTicks where t.major { canvas.fillRect(x: px0, y: pixelY(t.value), width: px1 - px0, height: 1, gridColor) }
+        for t in f.xTicks where t.major { canvas.fillRect(x: f.pixelX(t.value), y: f.py0, width: 1, height: f.py1 - f.py0, gridColor) }
+        for t in f.yTicks where t.major { canvas.fillRect(x: f.px0, y: f.pixelY(t.value), width: f.px1 - f.px0, height: 1, gridColor) }
+    }
 
-        // Curves, clipped to the plot rectangle.
-        let clip = (x0: Double(px0), y0: Double(py0), x1: Double(px1), y1: Double(py1))
+    /// Curves and markers, clipped to the plot rectangle; returns each series' visible runs
+    /// in pixels (where the legend must not go).
+    private func drawCurves(_ f: PlotFrame, on canvas: inout RGBCanvas) -> [[[(x: Double, y: Double)]]] {
+        let s = f.sp.s
+        let clip = (x0: Double(f.px0), y0: Double(f.py0), x1: Double(f.px1), y1: Double(f.py1))
         var runsPerSeries: [[[(x: Double, y: Double)]]] = []
         for (i, ser) in series.enumerated() {
             let runs = clippedRuns(ser.points.map { p -> (x: Double, y: Double) in
                 let ok = p.x.isFinite && p.y.isFinite && (!xLog || p.x > 0) && (!yLog || p.y > 0)
-                return ok ? (X(p.x), Y(p.y)) : (.nan, .nan)
+                return ok ? (f.X(p.x), f.Y(p.y)) : (.nan, .nan)
             }, clip: clip)
             runsPerSeries.append(runs)
             let lw = ser.lineWidth * Double(s)
@@ -147,60 +192,62 @@ public struct LinePlot {
             if ser.marker != .none {
                 for p in ser.points {
                     guard p.x.isFinite, p.y.isFinite, !xLog || p.x > 0, !yLog || p.y > 0 else { continue }
-                    let c = (x: X(p.x), y: Y(p.y))
+                    let c = (x: f.X(p.x), y: f.Y(p.y))
                     guard c.x >= clip.x0, c.x <= clip.x1, c.y >= clip.y0, c.y <= clip.y1 else { continue }
                     canvas.drawMarker(ser.marker, at: c, size: 3.5 * Double(s) + lw, color)
                 }
             }
         }
+        return runsPerSeries
+    }
 
-        // Frame (drawn outside the plot rectangle), then ticks and their labels.
+    /// The frame (outside the plot rectangle), outward ticks and their labels.
+    private func drawFrameAndTicks(_ f: PlotFrame, on canvas: inout RGBCanvas) {
+        let (s, gap, tickLen, frame) = (f.sp.s, f.sp.gap, f.sp.tickLen, f.sp.frame)
         let ink = RGBColor.ink
-        canvas.strokeRect(x: px0 - frame, y: py0 - frame, width: px1 - px0 + 2 * frame,
-                          height: py1 - py0 + 2 * frame, ink, thickness: frame)
-        for t in xTicks {
-            let x = pixelX(t.value)
+        canvas.strokeRect(x: f.px0 - frame, y: f.py0 - frame, width: f.px1 - f.px0 + 2 * frame,
+                          height: f.py1 - f.py0 + 2 * frame, ink, thickness: frame)
+        for t in f.xTicks {
+            let x = f.pixelX(t.value)
             let len = t.major ? tickLen : tickLen / 2
-            canvas.fillRect(x: x - (frame - 1) / 2, y: py1 + frame, width: frame, height: len, ink)
+            canvas.fillRect(x: x - (frame - 1) / 2, y: f.py1 + frame, width: frame, height: len, ink)
             if !t.label.isEmpty {
                 let w = BitmapFont.textWidth(t.label, scale: s)
-                canvas.drawText(t.label, x: x - w / 2, y: py1 + frame + tickLen + gap, color: ink, scale: s)
+                canvas.drawText(t.label, x: x - w / 2, y: f.py1 + frame + tickLen + gap, color: ink, scale: s)
             }
         }
-        for t in yTicks {
-            let y = pixelY(t.value)
+        for t in f.yTicks {
+            let y = f.pixelY(t.value)
             let len = t.major ? tickLen : tickLen / 2
-            canvas.fillRect(x: px0 - frame - len, y: y - (frame - 1) / 2, width: len, height: frame, ink)
+            canvas.fillRect(x: f.px0 - frame - len, y: y - (frame - 1) / 2, width: len, height: frame, ink)
             if !t.label.isEmpty {
                 let w = BitmapFont.textWidth(t.label, scale: s)
-                canvas.drawText(t.label, x: px0 - frame - tickLen - gap - w, y: y - capH / 2,
+                canvas.drawText(t.label, x: f.px0 - frame - tickLen - gap - w, y: y - f.sp.capH / 2,
                                 color: ink, scale: s)
             }
         }
+    }
 
-        // Axis labels and title.
+    /// The x label under the tick labels, the y label up the left edge, the title on top
+    /// (its scale lowered until it fits the width `W`).
+    private func drawAxisLabelsAndTitle(_ f: PlotFrame, width W: Int, on canvas: inout RGBCanvas) {
+        let (s, pad, gap, tickLen, frame, glyphH) = (f.sp.s, f.sp.pad, f.sp.gap, f.sp.tickLen, f.sp.frame, f.sp.glyphH)
+        let ink = RGBColor.ink
         if !xLabel.isEmpty {
             let w = BitmapFont.textWidth(xLabel, scale: s)
-            canvas.drawText(xLabel, x: px0 + (px1 - px0 - w) / 2,
-                            y: py1 + frame + tickLen + gap + glyphH + gap * 2, color: ink, scale: s)
+            canvas.drawText(xLabel, x: f.px0 + (f.px1 - f.px0 - w) / 2,
+                            y: f.py1 + frame + tickLen + gap + glyphH + gap * 2, color: ink, scale: s)
         }
         if !yLabel.isEmpty {
             let w = BitmapFont.textWidth(yLabel, scale: s)
-            canvas.drawTextVertical(yLabel, x: pad, y: py0 + (py1 - py0 - w) / 2, color: ink, scale: s)
+            canvas.drawTextVertical(yLabel, x: pad, y: f.py0 + (f.py1 - f.py0 - w) / 2, color: ink, scale: s)
         }
         if !title.isEmpty {
-            var ts = titleScale
+            var ts = f.sp.titleScale
             while ts > 1, BitmapFont.textWidth(title, scale: ts) > W - 2 * pad { ts -= 1 }
             let w = BitmapFont.textWidth(title, scale: ts)
-            canvas.drawText(title, x: max(pad, px0 + (px1 - px0 - w) / 2), y: pad, color: ink, scale: ts)
+            canvas.drawText(title, x: max(pad, f.px0 + (f.px1 - f.px0 - w) / 2), y: pad, color: ink, scale: ts)
         }
-
-        if legend == .below {
-            drawLegendBelow(on: &canvas, top: H, scale: s)
-        } else {
-            drawLegend(on: &canvas, plot: (px0, py0, px1, py1), runs: runsPerSeries, scale: s)
-        }
-        return canvas
     }
 
     // MARK: Legend

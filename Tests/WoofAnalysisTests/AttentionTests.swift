@@ -213,4 +213,19 @@ final class AttentionTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("make lora"), "\(e)")
         }
     }
+
+    /// The CSVs go through `CSVTable`: a class name holding a comma is quoted and reads back whole.
+    func testCSVsQuoteAClassNameWithAComma() throws {
+        let change = AttentionChangeRow(modelA: "pretrained", modelB: "lora", head: "mean", wnid: "n1",
+                                        className: "terrier, Border", images: 3, js: 0.5, iou: 0.25)
+        let text = AttentionReport.changeTable([change]).text
+        XCTAssertEqual(text, "model_a,model_b,head,class,class_name,images,js_mean,iou_mean\n"
+                       + "pretrained,lora,mean,n1,\"terrier, Border\",3,0.500000,0.250000\n")
+        XCTAssertEqual(try CSVTable(text: text, path: "attention_change.csv").string(0, "class_name"), "terrier, Border")
+        let stats = AttentionStatsRow(model: "lora", head: "0", wnid: "n1", className: "terrier, Border", images: 3,
+                                      maskPatches: 7.25, entropy: 2.5, accuracy: 1)
+        let stext = AttentionReport.statsTable([stats]).text
+        XCTAssertEqual(stext, "model,head,class,class_name,images,mask_patches_mean,entropy_mean,accuracy\n"
+                       + "lora,0,n1,\"terrier, Border\",3,7.250,2.500000,1.000000\n")
+    }
 }
