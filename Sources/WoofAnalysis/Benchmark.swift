@@ -4,8 +4,10 @@ import WoofCore
 import WoofModel
 import WoofDist
 
-/// Result of `runBenchmark`, printed as one JSON line.
-public struct BenchmarkResult: Codable {
+/// Result of `runBenchmark`, printed as one JSON line (`woof-dist bench`; the scripts read it).
+public struct BenchmarkResult: VersionedRecord {
+    public static let currentVersion = 1
+    @RecordVersion<BenchmarkResult> public var version = BenchmarkResult.currentVersion
     public var mode: String
     public var batch: Int
     public var threads: Int
@@ -26,7 +28,7 @@ public struct BenchmarkResult: Codable {
     public var loraTargets: String? = nil
 
     enum CodingKeys: String, CodingKey {
-        case mode, batch, threads, steps, ranks, oversubscribed, overlap
+        case version, mode, batch, threads, steps, ranks, oversubscribed, overlap
         case loraRank = "lora_rank", loraTargets = "lora_targets"
         case computeSecondsPerStep = "compute_s_per_step", commSecondsPerStep = "comm_s_per_step"
         case allreduceBytesPerStep = "allreduce_bytes_per_step"
@@ -40,10 +42,8 @@ public struct BenchmarkResult: Codable {
                computeSecondsPerStep, commSecondsPerStep, allreduceBytesPerStep, oversubscribed ? 1 : 0, overlap ? 1 : 0)
     }
 
-    public var jsonLine: String {
-        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
-        return String(data: try! enc.encode(self), encoding: .utf8)!
-    }
+    /// The result as one JSON line (fails on a non-finite rate, which JSON cannot hold).
+    public func jsonLine() throws -> String { try JSONFile.line(self) }
 }
 
 /// Runs real training (`full`, `lora`: forward, backward, gradient allreduce, AdamW) or

@@ -17,30 +17,9 @@ public enum ReportData {
         "scaling": "run `make scaling`", "attention": "run `make attention`",
     ]
 
-    static func readJSON(_ path: String, stage: String) throws -> [String: Any] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw TrainError.io("\(path): missing (\(stage))")
-        }
-        guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw TrainError.io("\(path): not a JSON object")
-        }
-        return obj
-    }
-
-    /// A number from a JSON object; the error names the file and the key.
-    static func number(_ o: [String: Any], _ key: String, _ path: String) throws -> Double {
-        guard let n = o[key] as? NSNumber, n.doubleValue.isFinite else { throw TrainError.io("\(path): no number '\(key)'") }
-        return n.doubleValue
-    }
-
-    static func numbers(_ o: [String: Any], _ key: String, _ path: String) throws -> [Double] {
-        guard let a = o[key] as? [NSNumber] else { throw TrainError.io("\(path): no number array '\(key)'") }
-        return a.map(\.doubleValue)
-    }
-
     /// A fraction of the val set as a number of images (`nil` before `val_images` is known).
-    static func valImages(_ fraction: Double, _ s: [String: Any]) -> Int? {
-        (s["val_images"] as? NSNumber).map { Int((fraction * $0.doubleValue).rounded()) }
+    static func valImages(_ fraction: Double, _ s: PaperNumbers) -> Int? {
+        (s["val_images"] as Double?).map { Int((fraction * $0).rounded()) }
     }
 
     /// Lower-case identifier of a class name: "Old English sheepdog" → "old_english_sheepdog".
@@ -57,30 +36,29 @@ public enum ReportData {
 
     /// One training run's summary and per-epoch metrics.
     struct Run {
-        var summary: [String: Any]
-        var config: [String: Any]
-        var epochs: [[String: Any]]
+        var summary: RunSummary
+        var epochs: [EpochMetrics]
+        /// The summary's and the metrics' files, for messages.
         var path: String
+        var metricsPath: String
+        var config: TrainConfig { summary.config }
 
         init(dir: String, name: String) throws {
             let stage = ReportData.stage[name] ?? "run the training stage"
             path = dir + "/summary.json"
-            summary = try readJSON(path, stage: stage)
-            config = summary["config"] as? [String: Any] ?? [:]
-            let mpath = dir + "/metrics.jsonl"
-            guard let text = try? String(contentsOfFile: mpath, encoding: .utf8) else {
-                throw TrainError.io("\(mpath): missing (\(stage))")
-            }
-            epochs = try text.split(separator: "\n").enumerated().map { (i, line) in
-                guard let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
-                    throw TrainError.io("\(mpath): line \(i + 1) is not a JSON object")
-                }
-                return o
-            }
-            guard !epochs.isEmpty else { throw TrainError.io("\(mpath): no epochs") }
+            metricsPath = dir + "/metrics.jsonl"
+            summary = try JSONFile.read(RunSummary.self, from: path, missing: stage)
+            epochs = try JSONFile.readLines(EpochMetrics.self, from: metricsPath, missing: stage)
+            guard !epochs.isEmpty else { throw TrainError.io("\(metricsPath): no epochs") }
         }
 
-        func n(_ key: String) throws -> Double { try number(summary, key, path) }
+        /// The final val top-1 (a run that never evaluated has none, and the paper needs it).
+        func finalTop1() throws -> Double { try JSONFile.require(summary.finalValTop1, "final_val_top1", in: path) }
+
+        /// Each epoch's val top-1: the paper's curves need one after every epoch.
+        func valTop1s() throws -> [Double] {
+            try epochs.enumerated().map { i, e in try JSONFile.require(e.valTop1, "line \(i + 1): val_top1", in: metricsPath) }
+        }
     }
 
     /// Reads `outputDir` and writes the report files into `reportDir`; returns the paths written.
@@ -99,7 +77,7 @@ public enum ReportData {
             written.append(reportDir + "/" + name)
         }
         // Every flag false until its section is found (numbers.tex defines them all anyway).
-        var s: [String: Any] = Dictionary(uniqueKeysWithValues: ReportTeX.flags.map { ($0, false as Any) })
+        var s = PaperNumbers(Dictionary(uniqueKeysWithValues: ReportTeX.flags.map { ($0, PaperValue.flag(false)) }))
 
         // Zero-shot baseline, full fine-tuning, LoRA.
         let (classes, full, lora) = try mainRuns(out, into: &s, write: write)
@@ -115,99 +93,101 @@ public enum ReportData {
         written.append(reportDir + "/attention.jpg")
         try optionalNumbers(out, reportDir: reportDir, dropMissing: dropMissing, into: &s, write: write, log: log)
 
-        let json = try JSONSerialization.data(withJSONObject: s, options: [.prettyPrinted, .sortedKeys])
-        try write("summary.json", String(decoding: json, as: UTF8.self) + "\n")
+        try write("summary.json", String(decoding: try JSONFile.encoded(s), as: UTF8.self))
         return written
     }
 
     /// The zero-shot baseline and the two fine-tuned runs: per-class accuracy (per_class.csv),
     /// the zero-shot head's top confusion.
-    static func mainRuns(_ out: String, into s: inout [String: Any],
+    static func mainRuns(_ out: String, into s: inout PaperNumbers,
                          write: (String, String) throws -> Void) throws -> (classes: [String], full: Run, lora: Run) {
         let bpath = out + "/baseline/summary.json"
-        let base = try readJSON(bpath, stage: stage["baseline"]!)
-        guard let classes = base["classes"] as? [String], let confusion = base["confusion"] as? [[NSNumber]],
-              confusion.count == classes.count else { throw TrainError.io("\(bpath): no 'classes'/'confusion'") }
-        let classImages = confusion.map { $0.reduce(0) { $0 + $1.intValue } }
+        let base = try JSONFile.read(EvalSummary.self, from: bpath, missing: stage["baseline"]!)
+        let classes = base.classes, confusion = base.confusion
+        guard confusion.count == classes.count, confusion.allSatisfy({ $0.count == classes.count }) else {
+            throw TrainError.io("\(bpath): confusion: not \(classes.count) × \(classes.count) for the \(classes.count) classes")
+        }
         // The zero-shot head's most frequent confusion (true → predicted) and its reverse.
         var top = (0, 1, -1)
-        for i in classes.indices { for j in classes.indices where i != j && confusion[i][j].intValue > top.2 { top = (i, j, confusion[i][j].intValue) } }
+        for i in classes.indices { for j in classes.indices where i != j && confusion[i][j] > top.2 { top = (i, j, confusion[i][j]) } }
         s["zero_shot_top_confusion_images"] = top.2
-        s["zero_shot_top_confusion_reverse_images"] = confusion[top.1][top.0].intValue
+        s["zero_shot_top_confusion_reverse_images"] = confusion[top.1][top.0]
         s["zero_shot_top_confusion_true_class"] = classes[top.0]
         s["zero_shot_top_confusion_pred_class"] = classes[top.1]
         let full = try Run(dir: out + "/full_model", name: "full_model")
         let lora = try Run(dir: out + "/lora_model", name: "lora_model")
-        for (r, mode) in [(full, "full"), (lora, "lora")] where r.summary["mode"] as? String != mode {
-            throw TrainError.io("\(r.path): mode is '\(r.summary["mode"] ?? "?")', expected '\(mode)'")
+        for (r, mode) in [(full, "full"), (lora, "lora")] where r.summary.mode != mode {
+            throw TrainError.io("\(r.path): mode is '\(r.summary.mode)', expected '\(mode)'")
         }
-        let perClass = [("zero_shot", try numbers(base, "per_class", bpath)),
-                        ("full", try numbers(full.summary, "final_val_per_class", full.path)),
-                        ("lora", try numbers(lora.summary, "final_val_per_class", lora.path))]
+        let perClass = [("zero_shot", base.perClass),
+                        ("full", try JSONFile.require(full.summary.finalValPerClass, "final_val_per_class", in: full.path)),
+                        ("lora", try JSONFile.require(lora.summary.finalValPerClass, "final_val_per_class", in: lora.path))]
         for (name, v) in perClass where v.count != classes.count {
             throw TrainError.io("\(name): \(v.count) per-class accuracies for \(classes.count) classes")
         }
-        s["val_images"] = try number(base, "images", bpath)
+        s["val_images"] = base.images
         s["val_classes_count"] = classes.count
-        s["zero_shot_top1"] = try number(base, "top1", bpath)
-        s["zero_shot_eval_img_per_s"] = try number(base, "img_per_s", bpath)
-        var csv = "class,images," + perClass.map { $0.0 + "_top1" }.joined(separator: ",") + "\n"
+        s["zero_shot_top1"] = base.top1
+        s["zero_shot_eval_img_per_s"] = base.imagesPerSecond
+        var csv = CSVTable(header: ["class", "images"] + perClass.map { $0.0 + "_top1" })
         for (i, c) in classes.enumerated() {
-            csv += "\(c),\(classImages[i])," + perClass.map { String(format: "%.6f", $0.1[i]) }.joined(separator: ",") + "\n"
+            csv.append([c, "\(confusion[i].reduce(0, +))"] + perClass.map { String(format: "%.6f", $0.1[i]) })
             for (name, v) in perClass { s["\(name)_\(slug(c))_top1"] = v[i] }
         }
-        try write("per_class.csv", csv)
-        try runNumbers(full: full, lora: lora, base: base, basePath: bpath, into: &s)
+        try write("per_class.csv", csv.text)
+        try runNumbers(full: full, lora: lora, zeroShotTop1: base.top1, into: &s)
         return (classes, full, lora)
     }
 
     /// Each run's headline numbers and the comparisons between them.
-    static func runNumbers(full: Run, lora: Run, base: [String: Any], basePath bpath: String, into s: inout [String: Any]) throws {
+    static func runNumbers(full: Run, lora: Run, zeroShotTop1: Double, into s: inout PaperNumbers) throws {
         for (r, m) in [(full, "full"), (lora, "lora")] {
-            s["\(m)_top1"] = try r.n("final_val_top1")
-            s["\(m)_best_top1"] = try r.n("best_val_top1")
-            s["\(m)_train_min"] = try r.n("train_seconds") / 60
-            s["\(m)_train_img_per_s"] = try r.n("train_img_per_s")
-            s["\(m)_trainable_params"] = try r.n("trainable_params")
-            s["\(m)_peak_rss_mib"] = try r.n("peak_rss_mib")
-            s["\(m)_train_steps"] = try r.n("steps")
-            s["\(m)_epochs"] = try r.n("epochs")
-            s["\(m)_lr"] = try r.n("learning_rate")
-            s["\(m)_commit"] = String((r.summary["git_commit"] as? String ?? "unknown").prefix(7))
-            let vals = try r.epochs.map { try number($0, "val_top1", r.path) }
+            let sum = r.summary
+            s["\(m)_top1"] = try r.finalTop1()
+            s["\(m)_best_top1"] = try JSONFile.require(sum.bestValTop1, "best_val_top1", in: r.path)
+            s["\(m)_train_min"] = sum.trainSeconds / 60
+            s["\(m)_train_img_per_s"] = sum.trainImagesPerSecond
+            s["\(m)_trainable_params"] = sum.trainableParams
+            s["\(m)_peak_rss_mib"] = sum.peakRSSMiB
+            s["\(m)_train_steps"] = sum.steps
+            s["\(m)_epochs"] = sum.epochs
+            s["\(m)_lr"] = sum.learningRate
+            s["\(m)_commit"] = String((sum.gitCommit ?? "unknown").prefix(7))
+            let vals = try r.valTop1s()
             s["\(m)_best_epoch"] = (vals.firstIndex(of: vals.max()!) ?? 0) + 1
             s["\(m)_first_epoch_top1"] = vals[0]
-            s["\(m)_final_train_loss"] = try number(r.epochs.last!, "train_loss", r.path)
-            s["\(m)_final_train_top1"] = try number(r.epochs.last!, "train_acc", r.path)
-            let rates = try r.epochs.map { try number($0, "train_img_per_s", r.path) }
+            s["\(m)_final_train_loss"] = r.epochs.last!.trainLoss
+            s["\(m)_final_train_top1"] = r.epochs.last!.trainAccuracy
+            let rates = r.epochs.map(\.trainImagesPerSecond)
             s["\(m)_median_epoch_img_per_s"] = median(rates)
             s["\(m)_slowest_epoch_img_per_s"] = rates.min()!
             s["\(m)_fastest_epoch_img_per_s"] = rates.max()!
         }
-        s["lora_minus_full_pp"] = 100 * (try lora.n("final_val_top1") - full.n("final_val_top1"))
-        s["lora_minus_zero_shot_pp"] = 100 * (try lora.n("final_val_top1") - number(base, "top1", bpath))
-        s["zero_shot_minus_full_pp"] = 100 * (try number(base, "top1", bpath) - full.n("final_val_top1"))
-        s["model_params"] = try full.n("total_params")
-        s["lora_adapter_params"] = try lora.n("adapter_params")
-        s["lora_trainable_pct"] = 100 * (try lora.n("trainable_params") / full.n("total_params"))
-        s["trainable_params_ratio"] = try full.n("trainable_params") / lora.n("trainable_params")
+        let (f, l) = (full.summary, lora.summary)
+        s["lora_minus_full_pp"] = 100 * (try lora.finalTop1() - full.finalTop1())
+        s["lora_minus_zero_shot_pp"] = 100 * (try lora.finalTop1() - zeroShotTop1)
+        s["zero_shot_minus_full_pp"] = 100 * (try zeroShotTop1 - full.finalTop1())
+        s["model_params"] = f.totalParams
+        s["lora_adapter_params"] = l.adapterParams
+        s["lora_trainable_pct"] = 100 * (Double(l.trainableParams) / Double(f.totalParams))
+        s["trainable_params_ratio"] = Double(f.trainableParams) / Double(l.trainableParams)
         // AdamW keeps two float32 moments per trainable parameter.
-        s["full_adamw_state_mb"] = 8 * (try full.n("trainable_params")) / 1e6
-        s["lora_adamw_state_mb"] = 8 * (try lora.n("trainable_params")) / 1e6
+        s["full_adamw_state_mb"] = 8 * Double(f.trainableParams) / 1e6
+        s["lora_adamw_state_mb"] = 8 * Double(l.trainableParams) / 1e6
     }
 
     /// The shared recipe (both runs use the same data, batch, schedule and seed).
-    static func recipeNumbers(full: Run, into s: inout [String: Any]) throws {
+    static func recipeNumbers(full: Run, into s: inout PaperNumbers) throws {
         let c = full.config
-        s["train_batch"] = (c["batchSize"] as? NSNumber)?.intValue ?? 0
-        s["epoch_steps"] = (try full.n("steps")) / (try full.n("epochs"))
-        s["weight_decay"] = (c["weightDecay"] as? NSNumber)?.doubleValue ?? 0
-        s["warmup_percent"] = 100 * ((c["warmup"] as? NSNumber)?.doubleValue ?? 0)
-        s["train_seed"] = (c["seed"] as? NSNumber)?.intValue ?? 0
-        s["label_smoothing"] = (c["labelSmoothing"] as? NSNumber)?.doubleValue ?? 0
-        s["train_dataset"] = ((c["data"] as? String ?? "") as NSString).lastPathComponent
-        s["train_threads_count"] = (c["threads"] as? NSNumber)?.intValue ?? 0
-        s["loader_workers_count"] = (c["loaderWorkers"] as? NSNumber)?.intValue ?? 0
+        s["train_batch"] = c.batchSize
+        s["epoch_steps"] = Double(full.summary.steps) / Double(full.summary.epochs)
+        s["weight_decay"] = c.weightDecay
+        s["warmup_percent"] = 100 * c.warmup
+        s["train_seed"] = Int(truncatingIfNeeded: c.seed)
+        s["label_smoothing"] = c.labelSmoothing
+        s["train_dataset"] = (c.data as NSString).lastPathComponent
+        s["train_threads_count"] = c.threads
+        s["loader_workers_count"] = c.loaderWorkers
         s["train_crop_min_scale"] = ImageTransform.scaleRange.0
         s["eval_resize_size"] = ImageTransform.resizeShorter
         s["allreduce_bucket_mib"] = Double(GradientSync.defaultBucketBytes) / Double(1 << 20)
@@ -215,20 +195,18 @@ public enum ReportData {
 
     /// LoRA's configuration, the machine, the architecture and LoRA's parameters per adapted
     /// layer: r·(in + out).
-    static func loraNumbers(lora: Run, full: Run, classes: [String], into s: inout [String: Any]) throws {
+    static func loraNumbers(lora: Run, full: Run, classes: [String], into s: inout PaperNumbers) throws {
         let lc = lora.config
-        let rank = (lc["loraRank"] as? NSNumber)?.intValue ?? 0, alpha = (lc["loraAlpha"] as? NSNumber)?.doubleValue ?? 0
-        let targets = lc["loraTargets"] as? [String] ?? []
+        let (rank, alpha, targets) = (lc.loraRank, lc.loraAlpha, lc.loraTargets)
         guard rank > 0, !targets.isEmpty else { throw TrainError.io("\(lora.path): config has no LoRA rank/targets") }
         s["lora_rank"] = rank
         s["lora_alpha"] = alpha
         s["lora_scale"] = alpha / Double(rank)
         s["lora_targets"] = targets.joined(separator: ", ")
-        if let m = full.summary["machine"] as? [String: Any] {
-            s["machine_cpu"] = m["cpu"] as? String ?? "unknown"
-            s["machine_cores"] = (m["cores"] as? NSNumber)?.intValue ?? 0
-            s["machine_memory_gib"] = (m["memory_gib"] as? NSNumber)?.doubleValue ?? 0
-        }
+        let m = full.summary.machine
+        s["machine_cpu"] = m.cpu
+        s["machine_cores"] = m.cores
+        s["machine_memory_gib"] = m.memoryGiB
         let v = ViTConfig.vitTiny(numClasses: classes.count)
         s["vit_embed_dim"] = v.embedDim; s["vit_depth"] = v.depth; s["vit_heads"] = v.numHeads
         s["vit_mlp_dim"] = v.mlpHidden; s["vit_qkv_dim"] = 3 * v.embedDim; s["vit_patch_size"] = v.patchSize
@@ -243,13 +221,14 @@ public enum ReportData {
         }
         s["lora_block_params"] = perBlock
         s["dense_block_params"] = densePerBlock
-        guard perBlock * v.depth == Int(try lora.n("adapter_params")) else {
-            throw TrainError.io("\(lora.path): adapter_params \(try lora.n("adapter_params")) ≠ \(v.depth) blocks × \(perBlock)")
+        guard perBlock * v.depth == lora.summary.adapterParams else {
+            throw TrainError.io("\(lora.path): adapter_params \(lora.summary.adapterParams) ≠ \(v.depth) blocks × \(perBlock)")
         }
     }
 
     /// What would be stored per task: the full model vs the adapter (+ head).
-    static func fileSizes(_ out: String, into s: inout [String: Any]) throws {
+    static func fileSizes(_ out: String, into s: inout PaperNumbers) throws {
+        var bytes: [String: Int] = [:]
         let sizes = [("full_model_file_bytes", out + "/full_model/model.safetensors"),
                      ("lora_adapter_file_bytes", out + "/lora_model/adapter/adapter_model.safetensors")]
         for (k, p) in sizes {
@@ -258,46 +237,49 @@ public enum ReportData {
             guard let a = try? FileManager.default.attributesOfItem(atPath: file), let n = a[.size] as? NSNumber else {
                 throw TrainError.io("\(p): missing (\(k.hasPrefix("full") ? stage["full_model"]! : stage["lora_model"]!))")
             }
+            bytes[k] = n.intValue
             s[k] = n.intValue
             s[k.replacingOccurrences(of: "_bytes", with: "_mb")] = n.doubleValue / 1e6
         }
-        s["file_size_ratio"] = Double(s["full_model_file_bytes"] as! Int) / Double(s["lora_adapter_file_bytes"] as! Int)
+        s["file_size_ratio"] = Double(bytes["full_model_file_bytes"]!) / Double(bytes["lora_adapter_file_bytes"]!)
     }
 
     /// Training curves: per epoch, each run's val top-1, loss, train top-1 and speed.
     static func curvesCSV(full: Run, lora: Run) throws -> String {
-        var curves = "epoch"
-        for m in ["full", "lora"] { curves += ",\(m)_val_top1,\(m)_train_loss,\(m)_train_top1,\(m)_img_per_s" }
-        curves += "\n"
+        var curves = CSVTable(header: ["epoch"] + ["full", "lora"].flatMap { m in
+            ["\(m)_val_top1", "\(m)_train_loss", "\(m)_train_top1", "\(m)_img_per_s"] })
         guard full.epochs.count == lora.epochs.count else {
             throw TrainError.io("\(full.path), \(lora.path): \(full.epochs.count) vs \(lora.epochs.count) epochs; rerun both to the same length")
         }
+        let val = [try full.valTop1s(), try lora.valTop1s()]
         for e in 0..<full.epochs.count {
-            curves += "\(e + 1)"
-            for r in [full, lora] {
+            var row = ["\(e + 1)"]
+            for (k, r) in [full, lora].enumerated() {
                 let o = r.epochs[e]
-                curves += String(format: ",%.6f,%.6f,%.6f,%.3f", try number(o, "val_top1", r.path), try number(o, "train_loss", r.path),
-                                 try number(o, "train_acc", r.path), try number(o, "train_img_per_s", r.path))
+                row += [String(format: "%.6f", val[k][e]), String(format: "%.6f", o.trainLoss),
+                        String(format: "%.6f", o.trainAccuracy), String(format: "%.3f", o.trainImagesPerSecond)]
             }
-            curves += "\n"
+            curves.append(row)
         }
-        return curves
+        return curves.text
     }
 
     /// Scaling: the measured ranks (scaling.csv).
-    static func scalingNumbers(_ out: String, into s: inout [String: Any], write: (String, String) throws -> Void) throws {
+    static func scalingNumbers(_ out: String, into s: inout PaperNumbers, write: (String, String) throws -> Void) throws {
         let scalingPath = out + "/scaling/scaling.csv"
         let scaling = try CSVTable.read(scalingPath, missing: stage["scaling"]!)
         try scaling.require(["ranks", "mode", "threads_per_rank", "batch", "img_per_s", "compute_s_per_step", "comm_s_per_step",
                              "bytes_per_step", "oversubscribed"])
         try write("scaling.csv", scaling.text)
         let words = [1: "one_rank", 2: "two_ranks", 4: "four_ranks"]
+        var gradBytes: [String: Double] = [:]
         for m in ["full", "lora"] {
             guard let one = try scaling.rows(where: ["mode": m, "ranks": "1"]).first else {
                 throw TrainError.io("\(scalingPath): no 1-rank \(m) row (\(stage["scaling"]!))")
             }
             let base = try scaling.double(one, "img_per_s")
-            s["\(m)_grad_bytes"] = try scaling.double(one, "bytes_per_step")
+            gradBytes[m] = try scaling.double(one, "bytes_per_step")
+            s["\(m)_grad_bytes"] = gradBytes[m]
             s["\(m)_grad_mb"] = try scaling.double(one, "bytes_per_step") / 1e6
             for (n, w) in words.sorted(by: { $0.key < $1.key }) {
                 guard let r = try scaling.rows(where: ["mode": m, "ranks": String(n)]).first else { continue }
@@ -309,30 +291,29 @@ public enum ReportData {
                 s["scaling_\(m)_\(w)_comm_pct"] = 100 * comm / (comp + comm)
             }
         }
-        s["grad_bytes_ratio"] = (s["full_grad_bytes"] as! Double) / (s["lora_grad_bytes"] as! Double)
+        s["grad_bytes_ratio"] = gradBytes["full"]! / gradBytes["lora"]!
         s["scaling_batch"] = try scaling.double(0, "batch")
     }
 
     /// The many-node projection (projection.csv, one column per mode × scaling × bandwidth).
-    static func projectionNumbers(_ out: String, into s: inout [String: Any], write: (String, String) throws -> Void) throws {
+    static func projectionNumbers(_ out: String, into s: inout PaperNumbers, write: (String, String) throws -> Void) throws {
         let projPath = out + "/scaling/projection.csv"
         let proj = try CSVTable.read(projPath, missing: stage["scaling"]!)
         try proj.require(["mode", "scaling", "nodes", "gbit_per_s", "img_per_s", "efficiency", "compute_s_per_step", "comm_s_per_step"])
         let nodes = Array(Set(try proj.rows.indices.map { Int(try proj.double($0, "nodes")) })).sorted()
         let gbits = Array(Set(try proj.rows.indices.map { Int(try proj.double($0, "gbit_per_s")) })).sorted()
-        var wide = "nodes"
         var cols: [(String, String, Int)] = []
         for m in ["full", "lora"] { for sc in ["weak", "strong"] { for g in gbits { cols.append((m, sc, g)) } } }
-        for (m, sc, g) in cols { wide += ",\(m)_\(sc)_\(g)g_img_per_s,\(m)_\(sc)_\(g)g_eff,\(m)_\(sc)_\(g)g_comm_ms" }
-        wide += "\n"
+        var wide = CSVTable(header: ["nodes"] + cols.flatMap { m, sc, g in
+            ["\(m)_\(sc)_\(g)g_img_per_s", "\(m)_\(sc)_\(g)g_eff", "\(m)_\(sc)_\(g)g_comm_ms"] })
         for n in nodes {
-            wide += "\(n)"
+            var row = ["\(n)"]
             for (m, sc, g) in cols {
                 guard let r = try proj.rows(where: ["mode": m, "scaling": sc, "nodes": String(n), "gbit_per_s": String(g)]).first else {
                     throw TrainError.io("\(projPath): no row for \(m) \(sc) \(n) nodes \(g) Gbit/s")
                 }
-                wide += String(format: ",%.2f,%.4f,%.3f", try proj.double(r, "img_per_s"), try proj.double(r, "efficiency"),
-                               1000 * (try proj.double(r, "comm_s_per_step")))
+                row += [String(format: "%.2f", try proj.double(r, "img_per_s")), String(format: "%.4f", try proj.double(r, "efficiency")),
+                        String(format: "%.3f", 1000 * (try proj.double(r, "comm_s_per_step")))]
                 if [64, nodes.last!].contains(n) {
                     let key = "proj_\(m)_\(sc)_\(n)_nodes_\(g)_gbit"
                     s[key + "_eff_pct"] = 100 * (try proj.double(r, "efficiency"))
@@ -340,18 +321,19 @@ public enum ReportData {
                     s[key + "_comm_ms"] = 1000 * (try proj.double(r, "comm_s_per_step"))
                 }
             }
-            wide += "\n"
+            wide.append(row)
         }
-        try write("projection.csv", wide)
+        try write("projection.csv", wide.text)
         let p = ScalingProjection()
         s["proj_alpha_us"] = p.alpha * 1e6
         s["proj_max_nodes"] = nodes.last!
-        s["proj_strong_global_batch"] = Int(s["scaling_batch"] as! Double) * 8
+        let batch: Double? = s["scaling_batch"]
+        s["proj_strong_global_batch"] = Int(batch!) * 8
     }
 
     /// Attention: JS divergence and mask IoU per model pair (mean-of-heads maps); returns the
     /// attention figure as JPEG.
-    static func attentionNumbers(_ out: String, classes: Int, into s: inout [String: Any],
+    static func attentionNumbers(_ out: String, classes: Int, into s: inout PaperNumbers,
                                  write: (String, String) throws -> Void, log: (String) -> Void) throws -> Data {
         let v = ViTConfig.vitTiny(numClasses: classes)
         let changePath = out + "/attention/attention_change.csv"
@@ -374,7 +356,7 @@ public enum ReportData {
             s["attn_\(m)_mask_patches"] = try stats.double(r, "mask_patches_mean")
             s["attn_\(m)_entropy_nats"] = try stats.double(r, "entropy_mean")
         }
-        for k in ["attn_pretrained_full_js", "attn_pretrained_lora_js", "attn_full_lora_js", "attn_pretrained_mask_patches"] where s[k] == nil {
+        for k in ["attn_pretrained_full_js", "attn_pretrained_lora_js", "attn_full_lora_js", "attn_pretrained_mask_patches"] where !s.has(k) {
             throw TrainError.io("\(changePath): no mean-head row for all classes behind '\(k)' (\(stage["attention"]!))")
         }
         s["attn_uniform_entropy_nats"] = Foundation.log(Double(v.numPatches))
@@ -393,7 +375,7 @@ public enum ReportData {
     }
 
     /// Optional: the recipe/rank study and the PyTorch comparison, with their flags.
-    static func optionalNumbers(_ out: String, reportDir: String, dropMissing: Bool, into s: inout [String: Any],
+    static func optionalNumbers(_ out: String, reportDir: String, dropMissing: Bool, into s: inout PaperNumbers,
                                 write: (String, String) throws -> Void, log: (String) -> Void) throws {
         let optional = optionalInputs(out)
         var present = Set<String>()
@@ -410,13 +392,13 @@ public enum ReportData {
             present.insert(dst)
             if dst == "study_groups.csv" {
                 try studyNumbers(t, into: &s)
-                try finalNumbers(t, zeroShot: s["zero_shot_top1"] as! Double, into: &s)
+                try finalNumbers(t, zeroShot: s["zero_shot_top1"]!, into: &s)
             }
             if flag == "ranks" { try rankNumbers(t, into: &s) }
             // Per class, the best final configurations' means (groups.csv comes first in this list).
             if dst == "study_per_class.csv" {
                 for m in ["full", "lora"] {
-                    guard let g = s["study_final_best_\(m)_group"] as? String else { continue }
+                    guard let g: String = s["study_final_best_\(m)_group"] else { continue }
                     for r in try t.rows(where: ["group": g]) {
                         s["study_final_best_\(m)_\(slug(try t.string(r, "class")))_top1"] = try t.double(r, "mean_top1")
                     }
@@ -433,10 +415,10 @@ public enum ReportData {
         }
         s["study_available"] = present.contains("study_runs.csv") && present.contains("study_groups.csv")
         s["bench_available"] = present.contains("bench.csv")
-        s["study_ranks_available"] = s["study_available"] as! Bool && present.contains("study_ranks.csv")
+        s["study_ranks_available"] = s.flag("study_available") && present.contains("study_ranks.csv")
         // The recipe paragraph also quotes the linear probe's accuracy.
-        s["study_recipes_available"] = s["study_recipes_available"] as! Bool && s["study_lp_probe_top1"] != nil
-        if !(s["study_available"] as! Bool) {
+        s["study_recipes_available"] = s.flag("study_recipes_available") && s.has("study_lp_probe_top1")
+        if !s.flag("study_available") {
             for f in ["study_runs.csv", "study_groups.csv", "study_ranks.csv", "study_per_class.csv"] {
                 try refuseToDrop(reportDir + "/" + f, missing: out + "/study", unless: dropMissing)
                 try? FileManager.default.removeItem(atPath: reportDir + "/" + f)
@@ -494,9 +476,9 @@ public enum ReportData {
     /// per-image predictions; the fine-tuned models' are optional (`heldout_available` says
     /// whether both are there). A fine-tuned model's predictions must reproduce its
     /// summary.json's final_val_top1, so stale files are caught. Returns heldout.csv.
-    static func heldOutNumbers(outputDir out: String, expectedTop1 runs: [String: Run], into s: inout [String: Any],
+    static func heldOutNumbers(outputDir out: String, expectedTop1 runs: [String: Run], into s: inout PaperNumbers,
                                log: (String) -> Void = { _ in }) throws -> String {
-        var csv = "model,subset,images,correct,top1\n"
+        var csv = CSVTable(header: ["model", "subset", "images", "correct", "top1"])
         var subsetSizes: [Int]? = nil, present: [String] = []
         for (m, file) in heldOutModels {
             let path = out + "/" + file
@@ -515,7 +497,7 @@ public enum ReportData {
                                     + "predictions have \(base[0]) + \(base[1]); evaluate both on the same val set")
             }
             if let r = runs[m] {
-                let expected = try r.n("final_val_top1")
+                let expected = try r.finalTop1()
                 guard abs(Double(right) - expected * Double(total)) < 0.5 else {
                     throw TrainError.io("\(path): top-1 \(Double(right) / Double(total)) (\(right)/\(total)) ≠ final_val_top1 "
                                         + "\(expected) of \(r.path): stale predictions; rerun `woof-dist eval` on the current model")
@@ -534,7 +516,7 @@ public enum ReportData {
                 s["\(m)_on_\(sub)_correct_images"] = correct[i]
                 s["\(m)_on_\(sub)_wilson_low_top1"] = lo
                 s["\(m)_on_\(sub)_wilson_high_top1"] = hi
-                csv += "\(m),\(sub),\(n[i]),\(correct[i]),\(String(format: "%.6f", p))\n"
+                csv.append([m, sub, "\(n[i])", "\(correct[i])", String(format: "%.6f", p)])
             }
             if n[0] > 0 && n[1] > 0 {
                 s["\(m)_imagenet_val_minus_train_pp"] = 100 * (Double(correct[1]) / Double(n[1]) - Double(correct[0]) / Double(n[0]))
@@ -542,7 +524,7 @@ public enum ReportData {
             present.append(m)
         }
         s["heldout_available"] = runs.keys.allSatisfy(present.contains)
-        return csv
+        return csv.text
     }
 
     /// The groups of study/recipes.grid, whose findings the paper's recipe paragraph states
@@ -562,7 +544,7 @@ public enum ReportData {
 
     /// Headline numbers of the recipe/rank study: the best group overall and per mode, and
     /// every group's mean top-1 (`study_group_<name>_top1`).
-    static func studyNumbers(_ t: CSVTable, into s: inout [String: Any]) throws {
+    static func studyNumbers(_ t: CSVTable, into s: inout PaperNumbers) throws {
         s["study_groups_count"] = t.rows.count
         var names = Set<String>()
         for r in t.rows.indices {
@@ -573,9 +555,10 @@ public enum ReportData {
         }
         s["study_recipes_available"] = Set(recipeGroups).isSubset(of: names)
         s["study_rank_grid_available"] = Set(rankGroups).isSubset(of: names)
-        s["study_best_recipes_available"] = s["study_recipes_available"] as! Bool && Set(finalGroups).isSubset(of: names)
-        s["study_max_seeds_count"] = try t.rows.indices.map { Int(try t.double($0, "n")) }.max() ?? 0
-        s["study_seeds_available"] = (s["study_max_seeds_count"] as? Int ?? 0) > 1
+        s["study_best_recipes_available"] = s.flag("study_recipes_available") && Set(finalGroups).isSubset(of: names)
+        let maxSeeds = try t.rows.indices.map { Int(try t.double($0, "n")) }.max() ?? 0
+        s["study_max_seeds_count"] = maxSeeds
+        s["study_seeds_available"] = maxSeeds > 1
         s["study_lora_ranks"] = Array(Set(try t.rows(where: ["mode": "lora"]).map { Int(try t.double($0, "lora_rank")) }))
             .sorted().map(String.init).joined(separator: ", ")
         for (key, rows) in [("study_best", Array(t.rows.indices)), ("study_best_full", try t.rows(where: ["mode": "full"])),
@@ -594,7 +577,7 @@ public enum ReportData {
     /// The final configurations are the groups trained for the most epochs (the full recipe
     /// length; sweep points are shorter). Their best overall, best full and best LoRA group,
     /// each as mean ± std over its seeds and against the zero-shot head.
-    static func finalNumbers(_ t: CSVTable, zeroShot: Double, into s: inout [String: Any]) throws {
+    static func finalNumbers(_ t: CSVTable, zeroShot: Double, into s: inout PaperNumbers) throws {
         let (finals, epochs) = try ReportTeX.longestTrained(t)
         guard let longest = epochs.max() else { return }
         let seeds = try finals.map { Int(try t.double($0, "n")) }
@@ -620,7 +603,7 @@ public enum ReportData {
             s[key + "_train_min"] = try t.double(b, "mean_train_seconds") / 60
         }
         // How far apart the best full and the best LoRA configuration are.
-        if let full = s["study_final_best_full_mean_top1"] as? Double, let lora = s["study_final_best_lora_mean_top1"] as? Double {
+        if let full: Double = s["study_final_best_full_mean_top1"], let lora: Double = s["study_final_best_lora_mean_top1"] {
             s["study_final_best_gap_pp"] = 100 * abs(full - lora)
             s["study_final_best_gap_images"] = valImages(abs(full - lora), s)
         }
@@ -628,7 +611,7 @@ public enum ReportData {
 
     /// The LoRA rank sweep: its accuracy range and, from the bench, the step time of the
     /// smallest and largest all-layer rank.
-    static func rankNumbers(_ t: CSVTable, into s: inout [String: Any]) throws {
+    static func rankNumbers(_ t: CSVTable, into s: inout PaperNumbers) throws {
         s["study_ranks_count"] = t.rows.count
         let acc = try t.rows.indices.map { try t.double($0, "mean_top1") }
         guard let hi = acc.indices.max(by: { acc[$0] < acc[$1] }), let lo = acc.indices.min(by: { acc[$0] < acc[$1] }) else { return }
@@ -658,7 +641,7 @@ public enum ReportData {
     }
 
     /// Our training throughput against PyTorch's on the same machine, per mode.
-    static func benchNumbers(_ t: CSVTable, into s: inout [String: Any]) throws {
+    static func benchNumbers(_ t: CSVTable, into s: inout PaperNumbers) throws {
         for r in t.rows.indices {
             let m = slug(try t.string(r, "mode"))
             s["bench_\(m)_ours_img_per_s"] = try t.double(r, "ours_img_per_s")

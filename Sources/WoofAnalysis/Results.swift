@@ -5,42 +5,38 @@ import WoofCore
 /// `output/results.md`: the zero-shot baseline, full fine-tuning and LoRA side by side,
 /// read from the runs' own summary files.
 public enum Results {
-    static func readJSON(_ path: String) -> [String: Any]? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-    }
-
-    public static func markdown(outputDir: String) -> String {
-        let baseline = readJSON(outputDir + "/baseline/summary.json")
-        let runs = [("Full fine-tuning", readJSON(outputDir + "/full_model/summary.json")),
-                    ("LoRA (r 8, α 16)", readJSON(outputDir + "/lora_model/summary.json"))]
-        func pct(_ v: Any?) -> String { (v as? Double).map { String(format: "%.2f%%", 100 * $0) } ?? "—" }
-        func num(_ v: Any?, _ f: String) -> String { (v as? Double).map { String(format: f, $0) } ?? ((v as? Int).map { String(format: f, Double($0)) } ?? "—") }
-        func int(_ v: Any?) -> String { (v as? Int).map { NumberFormatter.localizedString(from: NSNumber(value: $0), number: .decimal) } ?? "—" }
-        var s = "# Results\n\nImageWoof val (\(int(baseline?["images"]) == "—" ? "3,929" : int(baseline?["images"])) images), ViT-Ti/16 (timm `vit_tiny_patch16_224.augreg_in21k_ft_in1k`).\n\n"
+    /// The markdown table; a stage that has not run shows as "not run" or "—", a summary
+    /// that is there must read.
+    public static func markdown(outputDir: String) throws -> String {
+        let baseline = try JSONFile.readIfPresent(EvalSummary.self, from: outputDir + "/baseline/summary.json")
+        let runs = [("Full fine-tuning", try JSONFile.readIfPresent(RunSummary.self, from: outputDir + "/full_model/summary.json")),
+                    ("LoRA (r 8, α 16)", try JSONFile.readIfPresent(RunSummary.self, from: outputDir + "/lora_model/summary.json"))]
+        func pct(_ v: Double?) -> String { v.map { String(format: "%.2f%%", 100 * $0) } ?? "—" }
+        func int(_ v: Int) -> String { NumberFormatter.localizedString(from: NSNumber(value: v), number: .decimal) }
+        var s = "# Results\n\nImageWoof val (\(baseline.map { int($0.images) } ?? "3,929") images), ViT-Ti/16 (timm `vit_tiny_patch16_224.augreg_in21k_ft_in1k`).\n\n"
         s += "| method | val top-1 | train time | train img/s | trainable params | peak RSS |\n|---|---:|---:|---:|---:|---:|\n"
-        s += "| zero-shot ImageNet head (10 classes, no training) | \(pct(baseline?["top1"])) | — | — | 0 | — |\n"
+        s += "| zero-shot ImageNet head (10 classes, no training) | \(pct(baseline?.top1)) | — | — | 0 | — |\n"
         for (name, r) in runs {
             guard let r else { s += "| \(name) | not run | | | | |\n"; continue }
-            let secs = (r["train_seconds"] as? Double).map { Progress.clock($0) } ?? "—"
-            s += "| \(name) | \(pct(r["final_val_top1"])) | \(secs) | \(num(r["train_img_per_s"], "%.1f")) | \(int(r["trainable_params"])) | \(num(r["peak_rss_mib"], "%.0f MiB")) |\n"
+            s += "| \(name) | \(pct(r.finalValTop1)) | \(Progress.clock(r.trainSeconds)) | \(String(format: "%.1f", r.trainImagesPerSecond))"
+            s += " | \(int(r.trainableParams)) | \(String(format: "%.0f MiB", r.peakRSSMiB)) |\n"
         }
-        if let classes = baseline?["classes"] as? [String] {
+        if let baseline {
             s += "\n## Per-class val top-1\n\n| class | zero-shot | full | LoRA |\n|---|---:|---:|---:|\n"
-            let b = baseline?["per_class"] as? [Double]
-            let f = runs[0].1?["final_val_per_class"] as? [Double], l = runs[1].1?["final_val_per_class"] as? [Double]
-            for (i, c) in classes.enumerated() {
-                s += "| \(c) | \(pct(b?[i])) | \(pct(f?[i])) | \(pct(l?[i])) |\n"
+            let f = runs[0].1?.finalValPerClass, l = runs[1].1?.finalValPerClass
+            func at(_ v: [Double]?, _ i: Int) -> Double? { v.flatMap { i < $0.count ? $0[i] : nil } }
+            for (i, c) in baseline.classes.enumerated() {
+                s += "| \(c) | \(pct(at(baseline.perClass, i))) | \(pct(at(f, i))) | \(pct(at(l, i))) |\n"
             }
         }
-        if let m = runs.compactMap({ $0.1?["machine"] as? [String: Any] }).first {
-            s += "\nMachine: \(m["cpu"] ?? "?"), \(m["cores"] ?? "?") cores.\n"
+        if let m = runs.compactMap({ $0.1?.machine }).first {
+            s += "\nMachine: \(m.cpu), \(m.cores) cores.\n"
         }
         return s
     }
 
     public static func write(outputDir: String) throws -> String {
-        let md = markdown(outputDir: outputDir)
+        let md = try markdown(outputDir: outputDir)
         try AtomicFile.write(Data(md.utf8), to: outputDir + "/results.md")
         return md
     }
@@ -65,14 +61,5 @@ public enum Results {
             files.append(thisRun.tex)
         }
         return (md, files)
-    }
-}
-
-extension EvalResult {
-    /// A JSON summary (for `make`'s baseline stage and the results table).
-    public func summaryJSON(weights: String, zeroShot: Bool, classNames: [String]) -> [String: Any] {
-        ["weights": weights, "zero_shot": zeroShot, "images": images, "correct": correct, "top1": top1,
-         "per_class": perClass, "classes": classNames, "confusion": confusion, "img_per_s": imagesPerSecond,
-         "other_predictions": otherPredictions]
     }
 }

@@ -55,48 +55,26 @@ public enum Study {
         return String(name[..<r.lowerBound])
     }
 
-    static func readJSON(_ path: String) throws -> [String: Any]? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        guard let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw TrainError.io("\(path): not a JSON object")
-        }
-        return obj
-    }
-
     /// Parses one run's summary.json; `nil` when the run has not finished.
     public static func readRun(dir: String, name: String) throws -> Run? {
         let path = dir + "/summary.json"
-        guard let s = try readJSON(path) else { return nil }
-        let c = s["config"] as? [String: Any] ?? [:]
-        func need<T>(_ key: String, _ type: T.Type) throws -> T {
-            guard let v = s[key] as? T else { throw TrainError.io("\(path): missing or malformed \"\(key)\"") }
-            return v
+        guard let s = try JSONFile.readIfPresent(RunSummary.self, from: path) else { return nil }
+        let c = s.config
+        var seconds = s.trainSeconds, lpTop1 = Double.nan
+        if c.linearProbeEpochs > 0, let probe = try JSONFile.readIfPresent(RunSummary.self, from: dir + "/linear_probe/summary.json") {
+            seconds += probe.trainSeconds
+            lpTop1 = probe.finalValTop1 ?? .nan
         }
-        let mode = c["mode"] as? String ?? (s["mode"] as? String ?? "?")
-        let steps = try need("steps", Int.self)
-        let mainSeconds = try need("train_seconds", Double.self)
-        var seconds = mainSeconds, lpTop1 = Double.nan
-        let lp = c["linearProbeEpochs"] as? Int ?? 0
-        if lp > 0, let probe = try readJSON(dir + "/linear_probe/summary.json") {
-            seconds += probe["train_seconds"] as? Double ?? 0
-            lpTop1 = probe["final_val_top1"] as? Double ?? .nan
-        }
-        let isLoRA = mode == "lora"
-        return Run(name: name, mode: mode,
-                   headInit: c["headInit"] as? String ?? "random", lpEpochs: lp, lpValTop1: lpTop1,
-                   loraRank: isLoRA ? c["loraRank"] as? Int ?? 0 : 0,
-                   loraAlpha: isLoRA ? c["loraAlpha"] as? Double ?? 0 : 0,
-                   loraTargets: isLoRA ? LoRAConfig.key(c["loraTargets"] as? [String] ?? []) : "",
-                   epochs: try need("epochs", Int.self), seed: c["seed"] as? Int ?? 0,
-                   lr: s["learning_rate"] as? Double ?? .nan,
-                   labelSmoothing: c["labelSmoothing"] as? Double ?? 0, layerDecay: c["layerDecay"] as? Double ?? 1,
-                   valTop1: try need("final_val_top1", Double.self),
-                   bestValTop1: s["best_val_top1"] as? Double ?? .nan,
-                   trainableParams: try need("trainable_params", Int.self),
-                   msPerStep: 1000 * mainSeconds / Double(max(steps, 1)),
-                   imagesPerSecond: s["train_img_per_s"] as? Double ?? .nan,
-                   trainSeconds: seconds, peakRSSMiB: s["peak_rss_mib"] as? Double ?? .nan,
-                   perClass: s["final_val_per_class"] as? [Double] ?? [])
+        let isLoRA = s.mode == "lora"
+        return Run(name: name, mode: s.mode, headInit: c.headInit, lpEpochs: c.linearProbeEpochs, lpValTop1: lpTop1,
+                   loraRank: isLoRA ? c.loraRank : 0, loraAlpha: isLoRA ? c.loraAlpha : 0,
+                   loraTargets: isLoRA ? LoRAConfig.key(c.loraTargets) : "",
+                   epochs: s.epochs, seed: Int(truncatingIfNeeded: c.seed), lr: s.learningRate,
+                   labelSmoothing: c.labelSmoothing, layerDecay: c.layerDecay,
+                   valTop1: try JSONFile.require(s.finalValTop1, "final_val_top1", in: path),
+                   bestValTop1: s.bestValTop1 ?? .nan, trainableParams: s.trainableParams,
+                   msPerStep: 1000 * s.trainSeconds / Double(max(s.steps, 1)), imagesPerSecond: s.trainImagesPerSecond,
+                   trainSeconds: seconds, peakRSSMiB: s.peakRSSMiB, perClass: s.finalValPerClass ?? [])
     }
 
     /// Every finished run under `<dir>/runs`, sorted by name.
@@ -111,14 +89,17 @@ public enum Study {
     static func f(_ v: Double, _ digits: Int = 4) -> String { v.isFinite ? String(format: "%.\(digits)f", v) : "" }
 
     public static func runsCSV(_ runs: [Run]) -> String {
-        var s = "name,group,mode,head_init,lp_epochs,lp_val_top1,lora_rank,lora_alpha,lora_targets,epochs,seed,lr,label_smoothing,layer_decay,val_top1,best_val_top1,trainable_params,grad_bytes_per_step,ms_per_step,img_per_s,train_seconds,peak_rss_mib\n"
+        var t = CSVTable(header: ["name", "group", "mode", "head_init", "lp_epochs", "lp_val_top1", "lora_rank", "lora_alpha",
+                                  "lora_targets", "epochs", "seed", "lr", "label_smoothing", "layer_decay", "val_top1",
+                                  "best_val_top1", "trainable_params", "grad_bytes_per_step", "ms_per_step", "img_per_s",
+                                  "train_seconds", "peak_rss_mib"])
         for r in runs {
-            s += [r.name, r.group, r.mode, r.headInit, "\(r.lpEpochs)", f(r.lpValTop1, 5), "\(r.loraRank)", f(r.loraAlpha, 1), r.loraTargets,
-                  "\(r.epochs)", "\(r.seed)", String(format: "%g", r.lr), f(r.labelSmoothing, 2), f(r.layerDecay, 2),
-                  f(r.valTop1, 5), f(r.bestValTop1, 5), "\(r.trainableParams)", "\(r.gradBytesPerStep)",
-                  f(r.msPerStep, 1), f(r.imagesPerSecond, 2), f(r.trainSeconds, 1), f(r.peakRSSMiB, 0)].joined(separator: ",") + "\n"
+            t.append([r.name, r.group, r.mode, r.headInit, "\(r.lpEpochs)", f(r.lpValTop1, 5), "\(r.loraRank)", f(r.loraAlpha, 1), r.loraTargets,
+                      "\(r.epochs)", "\(r.seed)", String(format: "%g", r.lr), f(r.labelSmoothing, 2), f(r.layerDecay, 2),
+                      f(r.valTop1, 5), f(r.bestValTop1, 5), "\(r.trainableParams)", "\(r.gradBytesPerStep)",
+                      f(r.msPerStep, 1), f(r.imagesPerSecond, 2), f(r.trainSeconds, 1), f(r.peakRSSMiB, 0)])
         }
-        return s
+        return t.text
     }
 
     /// Mean and sample standard deviation (n − 1; 0 for a single run).
@@ -144,28 +125,30 @@ public enum Study {
     }
 
     public static func groupsCSV(_ runs: [Run]) -> String {
-        var s = "group,n,seeds,mode,head_init,lp_epochs,lora_rank,lora_targets,epochs,mean_top1,std_top1,min_top1,max_top1,trainable_params,grad_bytes_per_step,mean_train_seconds,lr,layer_decay,label_smoothing\n"
+        var t = CSVTable(header: ["group", "n", "seeds", "mode", "head_init", "lp_epochs", "lora_rank", "lora_targets", "epochs",
+                                  "mean_top1", "std_top1", "min_top1", "max_top1", "trainable_params", "grad_bytes_per_step",
+                                  "mean_train_seconds", "lr", "layer_decay", "label_smoothing"])
         for grp in groups(runs) {
             let g = grp.runs, r = grp.first, acc = g.map(\.valTop1)
-            s += [grp.name, "\(g.count)", g.map { "\($0.seed)" }.joined(separator: " "), r.mode, r.headInit, "\(r.lpEpochs)",
-                  "\(r.loraRank)", r.loraTargets, "\(r.epochs)", f(grp.mean, 5), f(grp.std, 5), f(acc.min()!, 5), f(acc.max()!, 5),
-                  "\(r.trainableParams)", "\(r.gradBytesPerStep)", f(meanStd(g.map(\.trainSeconds)).mean, 1),
-                  String(format: "%g", r.lr), f(r.layerDecay, 2), f(r.labelSmoothing, 2)].joined(separator: ",") + "\n"
+            t.append([grp.name, "\(g.count)", g.map { "\($0.seed)" }.joined(separator: " "), r.mode, r.headInit, "\(r.lpEpochs)",
+                      "\(r.loraRank)", r.loraTargets, "\(r.epochs)", f(grp.mean, 5), f(grp.std, 5), f(acc.min()!, 5), f(acc.max()!, 5),
+                      "\(r.trainableParams)", "\(r.gradBytesPerStep)", f(meanStd(g.map(\.trainSeconds)).mean, 1),
+                      String(format: "%g", r.lr), f(r.layerDecay, 2), f(r.labelSmoothing, 2)])
         }
-        return s
+        return t.text
     }
 
     /// Per-class val top-1 of each group: mean and sample std over its seeds.
     public static func groupsPerClassCSV(_ runs: [Run], classes: [String]) -> String {
-        var s = "group,n,class,mean_top1,std_top1\n"
+        var t = CSVTable(header: ["group", "n", "class", "mean_top1", "std_top1"])
         for g in groups(runs) {
             let k = g.runs.map(\.perClass.count).min() ?? 0
             for i in 0..<k {
                 let (m, sd) = meanStd(g.runs.map { $0.perClass[i] })
-                s += "\(g.name),\(g.runs.count),\(i < classes.count ? classes[i] : "\(i)"),\(f(m, 5)),\(f(sd, 5))\n"
+                t.append([g.name, "\(g.runs.count)", i < classes.count ? classes[i] : "\(i)", f(m, 5), f(sd, 5)])
             }
         }
-        return s
+        return t.text
     }
 
     /// The recipe of a run apart from its LoRA rank, alpha, targets and seed.
@@ -194,7 +177,8 @@ public enum Study {
     /// invocation on synthetic input) when given — a sweep run's own time shares the machine
     /// with evaluation and other work, so it is kept only as `run_ms_per_step`.
     public static func ranksCSV(_ runs: [Run], bench: CSVTable?) throws -> String {
-        var s = "group,lora_rank,lora_alpha,lora_targets,n,mean_top1,std_top1,trainable_params,grad_bytes_per_step,bench_ms_per_step,bench_img_per_s,run_ms_per_step\n"
+        var t = CSVTable(header: ["group", "lora_rank", "lora_alpha", "lora_targets", "n", "mean_top1", "std_top1", "trainable_params",
+                                  "grad_bytes_per_step", "bench_ms_per_step", "bench_img_per_s", "run_ms_per_step"])
         for g in rankSweep(groups(runs)) {
             let r = g.first
             var benchMs = "", benchRate = ""
@@ -202,21 +186,18 @@ public enum Study {
                 benchMs = f(try b.double(row, "ms_per_step"), 1)
                 benchRate = f(try b.double(row, "img_per_s"), 2)
             }
-            s += [g.name, "\(r.loraRank)", f(r.loraAlpha, 1), r.loraTargets, "\(g.runs.count)", f(g.mean, 5), f(g.std, 5),
-                  "\(r.trainableParams)", "\(r.gradBytesPerStep)", benchMs, benchRate,
-                  f(meanStd(g.runs.map(\.msPerStep)).mean, 1)].joined(separator: ",") + "\n"
+            t.append([g.name, "\(r.loraRank)", f(r.loraAlpha, 1), r.loraTargets, "\(g.runs.count)", f(g.mean, 5), f(g.std, 5),
+                      "\(r.trainableParams)", "\(r.gradBytesPerStep)", benchMs, benchRate, f(meanStd(g.runs.map(\.msPerStep)).mean, 1)])
         }
-        return s
+        return t.text
     }
 
     public static func perClassCSV(_ runs: [Run], classes: [String]) -> String {
-        var s = "name,class,val_top1\n"
+        var t = CSVTable(header: ["name", "class", "val_top1"])
         for r in runs {
-            for (i, a) in r.perClass.enumerated() {
-                s += "\(r.name),\(i < classes.count ? classes[i] : "\(i)"),\(f(a, 5))\n"
-            }
+            for (i, a) in r.perClass.enumerated() { t.append([r.name, i < classes.count ? classes[i] : "\(i)", f(a, 5)]) }
         }
-        return s
+        return t.text
     }
 
     /// Writes the CSVs and plots into `dir` with the zero-shot summary at `baselinePath`
@@ -224,18 +205,19 @@ public enum Study {
     /// per_class.csv; skipped if the file is missing). Returns a short text table of the groups.
     @discardableResult
     public static func write(dir: String, baselinePath: String) throws -> String {
-        let baseline = try readJSON(baselinePath)
-        return try write(dir: dir, baselineTop1: baseline?["top1"] as? Double, classes: baseline?["classes"] as? [String] ?? [])
+        let baseline = try JSONFile.readIfPresent(EvalSummary.self, from: baselinePath)
+        return try write(dir: dir, baselineTop1: baseline?.top1, classes: baseline?.classes ?? [])
     }
 
     @discardableResult
     public static func write(dir: String, baselineTop1: Double?, classes: [String]) throws -> String {
         let runs = try readRuns(dir: dir)
         guard !runs.isEmpty else { throw TrainError.io("\(dir)/runs: no finished run (no summary.json yet)") }
-        try AtomicFile.write(Data(runsCSV(runs).utf8), to: dir + "/runs.csv")
-        try AtomicFile.write(Data(groupsCSV(runs).utf8), to: dir + "/groups.csv")
-        try AtomicFile.write(Data(perClassCSV(runs, classes: classes).utf8), to: dir + "/per_class.csv")
-        try AtomicFile.write(Data(groupsPerClassCSV(runs, classes: classes).utf8), to: dir + "/groups_per_class.csv")
+        for (name, text) in [("runs.csv", runsCSV(runs)), ("groups.csv", groupsCSV(runs)),
+                             ("per_class.csv", perClassCSV(runs, classes: classes)),
+                             ("groups_per_class.csv", groupsPerClassCSV(runs, classes: classes))] {
+            try AtomicFile.write(Data(text.utf8), to: dir + "/" + name)
+        }
         let benchPath = dir + "/rank_bench.csv"
         let bench = FileManager.default.fileExists(atPath: benchPath) ? try CSVTable.read(benchPath) : nil
         try bench?.require(["lora_rank", "lora_targets", "ms_per_step", "img_per_s"])

@@ -49,6 +49,19 @@ public struct SafeTensorsFile {
     /// Parses an in-memory file; `path` is used only in error messages.
     public init(path: String, bytes: Data) throws {
         self.path = path
+        let (headerBytes, dataStart) = try Self.splitHeader(bytes, path: path)
+        let header = try Self.parseHeader(headerBytes, path: path)
+        metadata = header.metadata
+        let spans = try Self.tensorSpans(header.entries, dataBytes: bytes.count - dataStart, path: path)
+        readTensors(spans, from: bytes, dataStart: dataStart)
+    }
+
+    /// Where one tensor's values lie in the data section (byte offsets from its start).
+    struct TensorSpan { var name: String; var shape: [Int]; var begin: Int; var end: Int }
+
+    /// The header's bytes and where the data section starts, after checking the declared
+    /// header length against the file and the header's encoding.
+    static func splitHeader(_ bytes: Data, path: String) throws -> (header: Data, dataStart: Int) {
         let fail = { (problem: String) in SafeTensorsError(path, problem) }
         guard bytes.count >= 8 else { throw fail("file is \(bytes.count) bytes, shorter than the 8-byte header length") }
         var headerLen: UInt64 = 0
@@ -62,63 +75,86 @@ public struct SafeTensorsFile {
             throw fail("declared header length \(headerLen) runs past the end of the file (\(bytes.count) bytes): truncated?")
         }
         let dataStart = 8 + Int(headerLen)
-        let headerBytes = bytes.subdata(in: (bytes.startIndex + 8)..<(bytes.startIndex + dataStart))
-        guard String(data: headerBytes, encoding: .utf8) != nil else { throw fail("header is not valid UTF-8") }
-        let json: Any
-        do { json = try JSONSerialization.jsonObject(with: headerBytes, options: []) } catch {
-            throw fail("header is not valid JSON")
+        let header = bytes.subdata(in: (bytes.startIndex + 8)..<(bytes.startIndex + dataStart))
+        guard String(data: header, encoding: .utf8) != nil else { throw fail("header is not valid UTF-8") }
+        return (header, dataStart)
+    }
+
+    /// Decodes the header JSON; a key given twice is an error.
+    static func parseHeader(_ json: Data, path: String) throws -> SafeTensorsHeader {
+        // Foundation's decoder checks a value's syntax only when the value is read, and entries
+        // are read loosely below: reading the whole document first keeps bad JSON an error.
+        guard (try? JSONDecoder().decode(JSONTree.self, from: json)) != nil else {
+            throw SafeTensorsError(path, "header is not valid JSON")
         }
-        guard let header = json as? [String: Any] else { throw fail("header JSON is not an object") }
-        // JSON parsers keep the last of repeated keys silently; a file with two tensors of
-        // the same name is ambiguous, so it is rejected.
-        if let dup = SafeTensorsFile.firstDuplicateTopLevelKey(headerBytes) {
-            throw fail("header names '\(dup)' more than once")
+        let header: SafeTensorsHeader
+        do {
+            header = try JSONDecoder().decode(SafeTensorsHeader.self, from: json)
+        } catch let e as SafeTensorsHeader.Problem {
+            throw SafeTensorsError(path, e.problem)
+        } catch DecodingError.typeMismatch(_, let c) where c.codingPath.isEmpty {
+            throw SafeTensorsError(path, "header JSON is not an object")
+        } catch {
+            throw SafeTensorsError(path, "header is not valid JSON")
         }
-        let dataLen = bytes.count - dataStart
-        var entries: [(name: String, shape: [Int], begin: Int, end: Int)] = []
-        for (name, value) in header {
-            if name == "__metadata__" {
-                guard let meta = value as? [String: Any] else { throw fail("__metadata__ is not an object") }
-                for (k, v) in meta {
-                    guard let s = v as? String else { throw fail("__metadata__ value for '\(k)' is not a string") }
-                    metadata[k] = s
-                }
-                continue
-            }
-            guard let info = value as? [String: Any] else { throw fail("entry '\(name)' is not an object") }
-            guard let dtype = info["dtype"] as? String else { throw fail("tensor '\(name)' has no dtype") }
-            guard dtype == "F32" else { throw fail("tensor '\(name)' has dtype \(dtype); only F32 is supported") }
-            guard let shapeAny = info["shape"] as? [Any] else { throw fail("tensor '\(name)' has no shape list") }
-            var shape: [Int] = []
-            var elements = 1
-            for d in shapeAny {
-                guard let n = jsonInteger(d), n >= 0, n <= Int64(Int32.max) else {
-                    throw fail("tensor '\(name)' has an invalid dimension \(d) in its shape")
-                }
-                shape.append(Int(n))
-                let (m, overflow) = elements.multipliedReportingOverflow(by: Int(n))
-                guard !overflow, m <= Int.max / 8 else { throw fail("tensor '\(name)' shape \(shape) is too large") }
-                elements = m
-            }
-            guard let offs = info["data_offsets"] as? [Any], offs.count == 2,
-                  let begin = jsonInteger(offs[0]), let end = jsonInteger(offs[1]) else {
-                throw fail("tensor '\(name)' has no valid data_offsets [begin, end]")
-            }
-            guard begin >= 0, end >= begin else { throw fail("tensor '\(name)' has data_offsets [\(begin), \(end)] out of order") }
-            guard end <= Int64(dataLen) else {
-                throw fail("tensor '\(name)' data_offsets [\(begin), \(end)] lie outside the \(dataLen)-byte data section: truncated?")
-            }
-            guard end - begin == Int64(elements * 4) else {
-                throw fail("tensor '\(name)' shape \(shape) needs \(elements * 4) bytes but data_offsets span \(end - begin)")
-            }
-            entries.append((name, shape, Int(begin), Int(end)))
+        // JSON parsers keep one of repeated keys silently; a file with two tensors of the
+        // same name is ambiguous, so it is rejected.
+        if let dup = SafeTensorsFile.firstDuplicateTopLevelKey(json) {
+            throw SafeTensorsError(path, "header names '\(dup)' more than once")
         }
-        entries.sort { $0.begin < $1.begin || ($0.begin == $1.begin && $0.end < $1.end) }
-        for i in entries.indices.dropFirst() where entries[i].begin < entries[i - 1].end {
-            throw fail("tensors '\(entries[i - 1].name)' and '\(entries[i].name)' overlap in the data section")
+        return header
+    }
+
+    /// Every entry checked (F32, a valid shape, offsets inside the data section that match
+    /// the shape), in data order; overlapping tensors are an error.
+    static func tensorSpans(_ entries: [String: SafeTensorsHeader.Entry], dataBytes: Int, path: String) throws -> [TensorSpan] {
+        var spans = try entries.keys.sorted().map { try span($0, entries[$0]!, dataBytes: dataBytes, path: path) }
+        spans.sort { $0.begin < $1.begin || ($0.begin == $1.begin && $0.end < $1.end) }
+        for i in spans.indices.dropFirst() where spans[i].begin < spans[i - 1].end {
+            throw SafeTensorsError(path, "tensors '\(spans[i - 1].name)' and '\(spans[i].name)' overlap in the data section")
         }
+        return spans
+    }
+
+    static func span(_ name: String, _ info: SafeTensorsHeader.Entry, dataBytes: Int, path: String) throws -> TensorSpan {
+        let fail = { (problem: String) in SafeTensorsError(path, problem) }
+        guard let dtype = info.dtype else { throw fail("tensor '\(name)' has no dtype") }
+        guard dtype == "F32" else { throw fail("tensor '\(name)' has dtype \(dtype); only F32 is supported") }
+        let (shape, elements) = try shapeOf(name, info, path: path)
+        guard let offs = info.dataOffsets, offs.count == 2, let begin = offs[0].integer, let end = offs[1].integer else {
+            throw fail("tensor '\(name)' has no valid data_offsets [begin, end]")
+        }
+        guard begin >= 0, end >= begin else { throw fail("tensor '\(name)' has data_offsets [\(begin), \(end)] out of order") }
+        guard end <= Int64(dataBytes) else {
+            throw fail("tensor '\(name)' data_offsets [\(begin), \(end)] lie outside the \(dataBytes)-byte data section: truncated?")
+        }
+        guard end - begin == Int64(elements * 4) else {
+            throw fail("tensor '\(name)' shape \(shape) needs \(elements * 4) bytes but data_offsets span \(end - begin)")
+        }
+        return TensorSpan(name: name, shape: shape, begin: Int(begin), end: Int(end))
+    }
+
+    /// The shape of an entry and its element count (which must fit in memory as bytes).
+    static func shapeOf(_ name: String, _ info: SafeTensorsHeader.Entry, path: String) throws -> (shape: [Int], elements: Int) {
+        let fail = { (problem: String) in SafeTensorsError(path, problem) }
+        guard let dims = info.shape else { throw fail("tensor '\(name)' has no shape list") }
+        var shape: [Int] = [], elements = 1
+        for d in dims {
+            guard let n = d.integer, n >= 0, n <= Int64(Int32.max) else {
+                throw fail("tensor '\(name)' has an invalid dimension \(d.text) in its shape")
+            }
+            shape.append(Int(n))
+            let (m, overflow) = elements.multipliedReportingOverflow(by: Int(n))
+            guard !overflow, m <= Int.max / 8 else { throw fail("tensor '\(name)' shape \(shape) is too large") }
+            elements = m
+        }
+        return (shape, elements)
+    }
+
+    /// Copies each span's little-endian float32 values out of the data section.
+    mutating func readTensors(_ spans: [TensorSpan], from bytes: Data, dataStart: Int) {
         bytes.withUnsafeBytes { raw in
-            for e in entries {
+            for e in spans {
                 let n = (e.end - e.begin) / 4
                 var values = [Float](repeating: 0, count: n)
                 values.withUnsafeMutableBytes { dst in
@@ -170,14 +206,6 @@ public struct SafeTensorsFile {
             }
             return nil
         }
-    }
-
-    /// An exact integer from a JSON number (rejects fractions, booleans and huge values).
-    private func jsonInteger(_ any: Any) -> Int64? {
-        guard let n = any as? NSNumber, !String(describing: type(of: any)).contains("Bool") else { return nil }
-        let d = n.doubleValue
-        guard d.isFinite, d.rounded() == d, abs(d) < 9.0e15 else { return nil }
-        return Int64(d)
     }
 
     public subscript(name: String) -> NamedTensor? { tensors[name] }
@@ -236,6 +264,90 @@ public struct SafeTensorsFile {
             }
         }
         return out + "\""
+    }
+}
+
+/// The JSON header of a safetensors file: an entry per tensor name, and `__metadata__`, a
+/// map of strings. An entry's fields are read loosely (a field of the wrong type reads as
+/// absent), so that `SafeTensorsFile` can say which check a tensor fails.
+struct SafeTensorsHeader: Decodable {
+    var metadata: [String: String] = [:]
+    var entries: [String: Entry] = [:]
+
+    /// A structural problem found while decoding, already phrased for the error message.
+    struct Problem: Error { var problem: String }
+
+    struct Entry: Decodable {
+        var dtype: String?
+        var shape: [Number]?
+        var dataOffsets: [Number]?
+
+        enum CodingKeys: String, CodingKey { case dtype, shape, dataOffsets = "data_offsets" }
+
+        /// Fails only when the entry is not an object.
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            dtype = try? c.decode(String.self, forKey: .dtype)
+            shape = try? c.decode([Number].self, forKey: .shape)
+            dataOffsets = try? c.decode([Number].self, forKey: .dataOffsets)
+        }
+    }
+
+    /// A JSON value where a number is expected: its exact integer value when it has one
+    /// (fractions, booleans, text and numbers beyond 9e15 have none), and its text for messages.
+    struct Number: Decodable {
+        var integer: Int64?
+        var text: String
+
+        init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let i = try? c.decode(Int64.self) {
+                (integer, text) = (abs(Double(i)) < 9.0e15 ? i : nil, String(i))
+            } else if let d = try? c.decode(Double.self) {
+                (integer, text) = (d.isFinite && d.rounded() == d && abs(d) < 9.0e15 ? Int64(d) : nil, "\(d)")
+            } else if let b = try? c.decode(Bool.self) {
+                (integer, text) = (nil, "\(b)")
+            } else if let s = try? c.decode(String.self) {
+                (integer, text) = (nil, "\"\(s)\"")
+            } else {
+                (integer, text) = (nil, c.decodeNil() ? "null" : "(a list or object)")
+            }
+        }
+    }
+
+    struct Key: CodingKey {
+        var stringValue: String
+        init(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Key.self)
+        for key in c.allKeys {
+            if key.stringValue == "__metadata__" {
+                metadata = try Self.metadata(c, key)
+                continue
+            }
+            guard let entry = try? c.decode(Entry.self, forKey: key) else {
+                throw Problem(problem: "entry '\(key.stringValue)' is not an object")
+            }
+            entries[key.stringValue] = entry
+        }
+    }
+
+    static func metadata(_ c: KeyedDecodingContainer<Key>, _ key: Key) throws -> [String: String] {
+        guard let meta = try? c.nestedContainer(keyedBy: Key.self, forKey: key) else {
+            throw Problem(problem: "__metadata__ is not an object")
+        }
+        var out: [String: String] = [:]
+        for k in meta.allKeys {
+            guard let s = try? meta.decode(String.self, forKey: k) else {
+                throw Problem(problem: "__metadata__ value for '\(k.stringValue)' is not a string")
+            }
+            out[k.stringValue] = s
+        }
+        return out
     }
 }
 

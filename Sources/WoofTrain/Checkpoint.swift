@@ -41,7 +41,6 @@ public enum Checkpoint {
     public static func save(to path: String, model: VisionTransformer, optimizer: AdamW,
                             state: TrainState, config: TrainConfig) throws {
         let p = model.params, n = p.trainableCount
-        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
         let tensors: [String: NamedTensor] = [
             "trainable": NamedTensor(shape: [n], data: Array(UnsafeBufferPointer(start: p.values, count: n))),
             "adamw.m": NamedTensor(shape: [n], data: Array(UnsafeBufferPointer(start: optimizer.m, count: n))),
@@ -49,8 +48,8 @@ public enum Checkpoint {
         ]
         let meta = [
             "format": "woof-dist checkpoint 1",
-            "state": String(data: try enc.encode(state), encoding: .utf8)!,
-            "config": String(data: try enc.encode(config), encoding: .utf8)!,
+            "state": try JSONFile.line(state),
+            "config": try JSONFile.line(config),
             "adamw_step": String(optimizer.step),
             "trainable_names": p.trainableNames.joined(separator: ","),
         ]
@@ -73,9 +72,8 @@ public enum Checkpoint {
         guard values.count == n, m.count == n, v.count == n else {
             throw TrainError.checkpoint("\(path): holds \(values.count) trainable values, the model has \(n)")
         }
-        let dec = JSONDecoder()
-        let state = try dec.decode(TrainState.self, from: Data(stateJSON.utf8))
-        let config = try dec.decode(TrainConfig.self, from: Data(configJSON.utf8))
+        let state = try JSONFile.decode(TrainState.self, from: Data(stateJSON.utf8), path: path, context: "metadata 'state': ")
+        let config = try JSONFile.decode(TrainConfig.self, from: Data(configJSON.utf8), path: path, context: "metadata 'config': ")
         values.data.withUnsafeBufferPointer { p.values.update(from: $0.baseAddress!, count: n) }
         optimizer.restore(step: adamStep, m: m.data, v: v.data)
         return (state, config)

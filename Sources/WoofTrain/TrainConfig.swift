@@ -1,8 +1,11 @@
 import Foundation
+import WoofCore
 import WoofModel
 
 /// Everything that defines a training run (recorded in summary.json and the checkpoint).
 public struct TrainConfig: Codable, Equatable {
+    /// The record's format (Records.swift); a config without one was written as version 1.
+    @RecordVersion<TrainConfig> public var version = TrainConfig.currentVersion
     public var mode: String = "full"                 // full | lora | head (LP-FT's linear probe, set internally)
     public var epochs: Int = 5
     public var batchSize: Int = 32                   // global batch
@@ -36,7 +39,7 @@ public struct TrainConfig: Codable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case mode, epochs, batchSize, lr, weightDecay, warmup, loraRank, loraAlpha, loraTargets, labelSmoothing
+        case version, mode, epochs, batchSize, lr, weightDecay, warmup, loraRank, loraAlpha, loraTargets, labelSmoothing
         case seed, limit, evalLimit, checkpointEvery, data, weights, out, threads, loaderWorkers, overlap
         case headInit, layerDecay, linearProbeEpochs, evalEvery
     }
@@ -45,6 +48,7 @@ public struct TrainConfig: Codable, Equatable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = TrainConfig()
+        _version = try c.decode(RecordVersion<TrainConfig>.self, forKey: .version)
         mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? d.mode
         epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? d.epochs
         batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? d.batchSize

@@ -22,34 +22,6 @@ extension BatchLoader: BatchSource {
     }
 }
 
-/// One epoch's line of `metrics.jsonl`.
-public struct EpochMetrics: Codable {
-    public var epoch: Int
-    public var step: Int
-    public var trainLoss: Double
-    public var trainAccuracy: Double
-    public var valTop1: Double?
-    public var valPerClass: [Double]?
-    public var epochSeconds: Double
-    public var trainImagesPerSecond: Double
-    public var lr: Double
-    public var peakRSSMiB: Double
-    public var ranks: Int = 1
-    /// Gradient bytes allreduced per step, and seconds per step spent waiting for them and
-    /// computing (forward + backward + optimizer).
-    public var allreduceBytesPerStep: Int = 0
-    public var commSecondsPerStep: Double = 0
-    public var computeSecondsPerStep: Double = 0
-
-    enum CodingKeys: String, CodingKey {
-        case epoch, step, lr, ranks
-        case allreduceBytesPerStep = "allreduce_bytes_per_step", commSecondsPerStep = "comm_s_per_step"
-        case computeSecondsPerStep = "compute_s_per_step"
-        case trainLoss = "train_loss", trainAccuracy = "train_acc", valTop1 = "val_top1", valPerClass = "val_per_class"
-        case epochSeconds = "epoch_seconds", trainImagesPerSecond = "train_img_per_s", peakRSSMiB = "peak_rss_mib"
-    }
-}
-
 /// The training loop: epochs of (gradient step → AdamW with warm-up + cosine schedule),
 /// evaluation after each epoch, atomic checkpoints, exact resume, and the run's files.
 public final class Trainer {
@@ -276,38 +248,22 @@ public final class Trainer {
         if case .lora(let l) = model.mode { try Export.peftAdapter(model, lora: l, to: outDir + "/adapter") }
     }
 
+    /// `summary.json`: the run's record (RunSummary).
     func writeSummary() throws {
-        let last = history.last
-        let best = history.compactMap(\.valTop1).max()
-        let images = state.step * config.batchSize
-        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
-        let configObject = try JSONSerialization.jsonObject(with: try enc.encode(config))
-        var summary: [String: Any] = [
-            "mode": config.mode,
-            "trainable_params": model.params.trainableCount,
-            "total_params": model.params.count - (model.params.entries.filter { $0.name.contains("lora_") }.reduce(0) { $0 + $1.count }),
-            "adapter_params": model.params.entries.filter { $0.name.contains("lora_") }.reduce(0) { $0 + $1.count },
-            "epochs": history.count,
-            "steps": state.step,
-            "train_seconds": state.trainSeconds,
-            "train_img_per_s": Double(images) / max(state.trainSeconds, 1e-9),
-            "peak_rss_mib": Machine.peakRSSMiB(),
-            "ranks": comm.size,
-            "allreduce_bytes_per_step": sync.bytesPerStep,
-            "comm_seconds": state.totalCommSeconds,
-            "comm_s_per_step": state.totalCommSeconds / Double(max(state.step, 1)),
-            "compute_s_per_step": (state.trainSeconds - state.totalCommSeconds) / Double(max(state.step, 1)),
-            "overlap": config.overlap,
-            "threads_per_rank": Parallel.threads,
-            "skipped_images": state.skippedImages,
-            "config": configObject,
-            "learning_rate": config.learningRate,
-            "machine": (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(Machine.describe()))) as Any,
-            "git_commit": gitCommit ?? NSNull(),
-        ]
-        if let v = last?.valTop1 { summary["final_val_top1"] = v }
-        if let v = last?.valPerClass { summary["final_val_per_class"] = v }
-        if let b = best { summary["best_val_top1"] = b }
-        try Export.writeJSON(summary, to: outDir + "/summary.json")
+        let adapterParams = model.params.entries.filter { $0.name.contains("lora_") }.reduce(0) { $0 + $1.count }
+        let images = state.step * config.batchSize, steps = Double(max(state.step, 1))
+        let summary = RunSummary(
+            mode: config.mode, config: config, epochs: history.count, steps: state.step,
+            trainableParams: model.params.trainableCount, totalParams: model.params.count - adapterParams,
+            adapterParams: adapterParams, trainSeconds: state.trainSeconds,
+            trainImagesPerSecond: Double(images) / max(state.trainSeconds, 1e-9), learningRate: config.learningRate,
+            peakRSSMiB: Machine.peakRSSMiB(), ranks: comm.size, threadsPerRank: Parallel.threads, overlap: config.overlap,
+            allreduceBytesPerStep: sync.bytesPerStep, commSeconds: state.totalCommSeconds,
+            commSecondsPerStep: state.totalCommSeconds / steps,
+            computeSecondsPerStep: (state.trainSeconds - state.totalCommSeconds) / steps,
+            skippedImages: state.skippedImages, machine: Machine.describe(), gitCommit: gitCommit,
+            finalValTop1: history.last?.valTop1, finalValPerClass: history.last?.valPerClass,
+            bestValTop1: history.compactMap(\.valTop1).max())
+        try JSONFile.write(summary, to: outDir + "/summary.json")
     }
 }

@@ -66,7 +66,7 @@ struct Bench: ParsableCommand {
                                           profiler: profiler, log: comm.isRoot ? logLine : { _ in })
             if comm.isRoot {
                 if let profiler { logLine(profiler.table()) }
-                print(csv ? result.csvRow : result.jsonLine)
+                print(csv ? result.csvRow : try result.jsonLine())
             }
         }
         Communicator.world.finalize()

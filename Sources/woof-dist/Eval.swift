@@ -50,7 +50,7 @@ struct Eval: ParsableCommand {
             print(result.table(classNames: ImageWoof.names(set.classes)), terminator: "")
             if let p = predictions { try result.writePredictions(to: p); logLine("predictions: \(p)") }
             if let p = summary {
-                try Export.writeJSON(result.summaryJSON(weights: path, zeroShot: zeroShot, classNames: ImageWoof.names(set.classes)), to: p)
+                try JSONFile.write(EvalSummary(result, weights: path, zeroShot: zeroShot, classNames: ImageWoof.names(set.classes)), to: p)
                 logLine("summary: \(p)")
             }
         }

@@ -2,7 +2,7 @@ import XCTest
 import WoofTestSupport
 import WoofCore
 import Foundation
-import WoofTrain
+@testable import WoofTrain
 @testable import WoofAnalysis
 
 /// The paper's inputs: the committed files in report/results parse, the generated LaTeX and
@@ -18,13 +18,12 @@ final class ReportTests: XCTestCase {
         return s
     }
 
-    func summary() throws -> [String: Any] {
-        let data = try XCTUnwrap(FileManager.default.contents(atPath: Self.results + "/summary.json"), "report/results/summary.json missing: run make results")
-        return try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    func summary() throws -> PaperNumbers {
+        try JSONFile.read(PaperNumbers.self, from: Self.results + "/summary.json", missing: "run make results")
     }
 
-    func number(_ s: [String: Any], _ key: String) throws -> Double {
-        try XCTUnwrap((s[key] as? NSNumber)?.doubleValue, "summary.json: no number '\(key)'")
+    func number(_ s: PaperNumbers, _ key: String) throws -> Double {
+        try XCTUnwrap(s[key] as Double?, "summary.json: no number '\(key)'")
     }
 
     /// paper.tex without comments.
@@ -44,7 +43,7 @@ final class ReportTests: XCTestCase {
         let s = try summary()
         for k in ["zero_shot_top1", "full_top1", "lora_top1", "full_trainable_params", "lora_trainable_params", "full_grad_bytes",
                   "lora_grad_bytes", "full_peak_rss_mib", "full_train_min", "attn_pretrained_full_js", "machine_cores"] {
-            XCTAssertNotNil(s[k] as? NSNumber, "summary.json: \(k)")
+            XCTAssertNotNil(s[k] as Double?, "summary.json: \(k)")
         }
         for k in ["zero_shot_top1", "full_top1", "lora_top1"] { XCTAssert((0...1).contains(try number(s, k)), k) }
         let expected: [String: [String]] = [
@@ -72,15 +71,21 @@ final class ReportTests: XCTestCase {
             try t.require(cols)
             XCTAssertFalse(t.rows.isEmpty, name)
         }
-        XCTAssertEqual(s["study_available"] as? Bool, FileManager.default.fileExists(atPath: Self.results + "/study_groups.csv"))
-        XCTAssertEqual(s["bench_available"] as? Bool, FileManager.default.fileExists(atPath: Self.results + "/bench.csv"))
-        XCTAssertEqual(s["study_ranks_available"] as? Bool, FileManager.default.fileExists(atPath: Self.results + "/study_ranks.csv"))
-        // heldout.csv: the zero-shot rows always, the fine-tuned models' exactly when heldout_available;
-        // its counts are the ones behind the summary's accuracies, and the subsets add up to the val set.
+        XCTAssertEqual(s["study_available"] as Bool?, FileManager.default.fileExists(atPath: Self.results + "/study_groups.csv"))
+        XCTAssertEqual(s["bench_available"] as Bool?, FileManager.default.fileExists(atPath: Self.results + "/bench.csv"))
+        XCTAssertEqual(s["study_ranks_available"] as Bool?, FileManager.default.fileExists(atPath: Self.results + "/study_ranks.csv"))
+        let size = try FileManager.default.attributesOfItem(atPath: Self.results + "/attention.jpg")[.size] as? Int ?? 0
+        XCTAssert(size > 10_000 && size < 300_000, "attention.jpg is \(size) bytes")
+    }
+
+    /// heldout.csv: the zero-shot rows always, the fine-tuned models' exactly when heldout_available;
+    /// its counts are the ones behind the summary's accuracies, and the subsets add up to the val set.
+    func testCommittedHeldOutCountsMatchTheSummary() throws {
+        let s = try summary()
         let held = try CSVTable.read(Self.results + "/heldout.csv")
         let models = Set(try held.rows.indices.map { try held.string($0, "model") })
         XCTAssert(models.contains("zero_shot"))
-        XCTAssertEqual(s["heldout_available"] as? Bool, models.isSuperset(of: ["full", "lora"]))
+        XCTAssertEqual(s["heldout_available"] as Bool?, models.isSuperset(of: ["full", "lora"]))
         for m in models {
             var images = 0.0
             for sub in ["imagenet_train", "imagenet_val"] {
@@ -100,8 +105,6 @@ final class ReportTests: XCTestCase {
                 XCTAssertEqual(k / images, try number(s, "\(m)_top1"), accuracy: 1e-9, m)
             }
         }
-        let size = try FileManager.default.attributesOfItem(atPath: Self.results + "/attention.jpg")[.size] as? Int ?? 0
-        XCTAssert(size > 10_000 && size < 300_000, "attention.jpg is \(size) bytes")
     }
 
     /// numbers.tex, the table fragments and derived CSVs regenerate exactly from the committed inputs.
@@ -216,33 +219,35 @@ final class ReportTests: XCTestCase {
         try put(dir + "/baseline/predictions.csv", predictions)
         var runs: [String: ReportData.Run] = [:]
         for (m, top1) in [("full", "0.6666666666666666"), ("lora", "0.8333333333333334")] {
-            try put(dir + "/\(m)_model/summary.json", #"{"final_val_top1": \#(top1), "mode": "\#(m)"}"#)
-            try put(dir + "/\(m)_model/metrics.jsonl", #"{"val_top1": 0.5}"# + "\n")
+            try put(dir + "/\(m)_model/summary.json", RunSummary.fixture(mode: m, top1: Double(top1)!).fileText)
+            let epoch = EpochMetrics(epoch: 0, step: 100, trainLoss: 1, trainAccuracy: 0.5, valTop1: 0.5, valPerClass: nil,
+                                     epochSeconds: 50, trainImagesPerSecond: 64, lr: 1e-3, peakRSSMiB: 1500)
+            try put(dir + "/\(m)_model/metrics.jsonl", try JSONFile.line(epoch) + "\n")
             runs[m] = try ReportData.Run(dir: dir + "/\(m)_model", name: "\(m)_model")
         }
-        var s: [String: Any] = [:]
+        var s = PaperNumbers()
         var csv = try ReportData.heldOutNumbers(outputDir: dir, expectedTop1: runs, into: &s)
-        XCTAssertEqual(s["heldout_available"] as? Bool, false)
-        XCTAssertEqual(s["val_from_imagenet_val_images"] as? Int, 2)
-        XCTAssertEqual(s["zero_shot_on_imagenet_train_top1"] as? Double, 0.75)
-        XCTAssertEqual(s["zero_shot_on_imagenet_val_correct_images"] as? Int, 1)
-        XCTAssertNil(s["full_on_imagenet_val_top1"])
+        XCTAssertEqual(s["heldout_available"] as Bool?, false)
+        XCTAssertEqual(s["val_from_imagenet_val_images"] as Int?, 2)
+        XCTAssertEqual(s["zero_shot_on_imagenet_train_top1"] as Double?, 0.75)
+        XCTAssertEqual(s["zero_shot_on_imagenet_val_correct_images"] as Int?, 1)
+        XCTAssertFalse(s.has("full_on_imagenet_val_top1"))
         XCTAssertEqual(csv, "model,subset,images,correct,top1\nzero_shot,imagenet_train,4,3,0.750000\nzero_shot,imagenet_val,2,1,0.500000\n")
-        _ = try ReportTeX.macros(summaryJSON: try JSONSerialization.data(withJSONObject: s))  // every key has a format
+        _ = try ReportTeX.macros(s)  // every key has a format
 
         try put(dir + "/full_model/val_predictions.csv", predictions)
         try put(dir + "/lora_model/val_predictions.csv", predictions.replacingOccurrences(of: "val_02.JPEG,1,0", with: "val_02.JPEG,1,1")
             .replacingOccurrences(of: "n2_4.JPEG,1,0", with: "n2_4.JPEG,1,1"))
-        s = [:]
+        s = PaperNumbers()
         XCTAssertThrowsError(try ReportData.heldOutNumbers(outputDir: dir, expectedTop1: runs, into: &s))  // LoRA's is stale
         try put(dir + "/lora_model/val_predictions.csv", predictions.replacingOccurrences(of: "val_02.JPEG,1,0", with: "val_02.JPEG,1,1"))
-        s = [:]
+        s = PaperNumbers()
         csv = try ReportData.heldOutNumbers(outputDir: dir, expectedTop1: runs, into: &s)
-        XCTAssertEqual(s["heldout_available"] as? Bool, true)
-        XCTAssertEqual(s["full_on_imagenet_val_top1"] as? Double, 0.5)
-        XCTAssertEqual(s["lora_on_imagenet_val_top1"] as? Double, 1)
-        XCTAssertEqual(s["lora_on_imagenet_val_wilson_high_top1"] as? Double, 1)
-        XCTAssertEqual(s["lora_imagenet_val_minus_train_pp"] as? Double, 25)
+        XCTAssertEqual(s["heldout_available"] as Bool?, true)
+        XCTAssertEqual(s["full_on_imagenet_val_top1"] as Double?, 0.5)
+        XCTAssertEqual(s["lora_on_imagenet_val_top1"] as Double?, 1)
+        XCTAssertEqual(s["lora_on_imagenet_val_wilson_high_top1"] as Double?, 1)
+        XCTAssertEqual(s["lora_imagenet_val_minus_train_pp"] as Double?, 25)
         XCTAssertEqual(csv.split(separator: "\n").count, 7)
         _ = try ReportTeX.heldOutTable(try CSVTable(text: csv, path: "heldout.csv"))
     }
@@ -295,16 +300,22 @@ final class ReportTests: XCTestCase {
         }
     }
 
-    /// The qualitative statements of the paper's prose, checked against the numbers; when a
-    /// rerun changes them, this fails and the text needs revising.
-    func testClaimsInThePaperHold() throws {
-        let s = try summary()
-        let d = s.compactMapValues { $0 is String ? nil : ($0 as? NSNumber)?.doubleValue }
-        /// A number of summary.json; NaN (which fails every comparison) when missing.
-        func n(_ k: String) -> Double {
+    /// A number of the committed summary.json by key, for the claims below; a missing one
+    /// fails the test and reads as NaN (which fails every comparison).
+    func claimNumbers(_ s: PaperNumbers) -> (String) -> Double {
+        let d = s.values.compactMapValues(\.double)
+        return { k in
             if d[k] == nil { XCTFail("summary.json: no number '\(k)'") }
             return d[k] ?? .nan
         }
+    }
+
+    // The qualitative statements of the paper's prose, checked against the numbers; when a
+    // rerun changes them, these fail and the text needs revising.
+
+    /// Claims on the main runs: accuracy, curves, classes, memory, scaling, attention.
+    func testClaimsOnTheMainRunsHold() throws {
+        let s = try summary(), n = claimNumbers(s)
         // Abstract, 4.1, Discussion: LoRA > zero-shot > full fine-tuning.
         XCTAssertGreaterThan(n("lora_top1"), n("zero_shot_top1"))
         XCTAssertGreaterThan(n("zero_shot_top1"), n("full_top1"))
@@ -314,8 +325,8 @@ final class ReportTests: XCTestCase {
         XCTAssertLessThan(abs(n("lora_final_train_loss") - n("full_final_train_loss")), 0.01)
         // 4.1: the top confusion is beagle → English foxhound; beagle rises and foxhound falls with both fine-tunings;
         // on the other eight classes LoRA is within 1.5 points of zero-shot and full FT is below it on most.
-        XCTAssertEqual(s["zero_shot_top_confusion_true_class"] as? String, "beagle")
-        XCTAssertEqual(s["zero_shot_top_confusion_pred_class"] as? String, "English foxhound")
+        XCTAssertEqual(s["zero_shot_top_confusion_true_class"] as String?, "beagle")
+        XCTAssertEqual(s["zero_shot_top_confusion_pred_class"] as String?, "English foxhound")
         for m in ["full", "lora"] {
             XCTAssertGreaterThan(n("\(m)_beagle_top1"), n("zero_shot_beagle_top1"))
             XCTAssertLessThan(n("\(m)_english_foxhound_top1"), n("zero_shot_english_foxhound_top1"))
@@ -350,13 +361,18 @@ final class ReportTests: XCTestCase {
             XCTAssertLessThan(try att.double(lora, "js_mean"), try att.double(full, "js_mean"), "head \(h)")
             XCTAssertGreaterThan(try att.double(lora, "iou_mean"), try att.double(full, "iou_mean"), "head \(h)")
         }
+    }
+
+    /// Claims on the val images ImageNet pretraining saw and those it held out.
+    func testClaimsOnHeldOutImagesHold() throws {
+        let s = try summary(), n = claimNumbers(s)
         // Limitations: the zero-shot gap between held-out and seen images is within one standard error.
         let p = n("zero_shot_on_imagenet_val_top1"), k = n("val_from_imagenet_val_images")
         XCTAssertLessThan(abs(n("zero_shot_on_imagenet_train_top1") - p), (p * (1 - p) / k).squareRoot())
         // Abstract, Limitations, Conclusion (with the fine-tuned models' predictions): every model is lower on the
         // held-out images, the fine-tuned ones by no less than the zero-shot head; the models are a few images apart
         // there; each model's accuracy on the seen images lies inside its held-out Wilson interval.
-        if s["heldout_available"] as? Bool == true {
+        if s.flag("heldout_available") {
             let models = ["zero_shot", "full", "lora"]
             for m in models {
                 XCTAssertLessThan(n("\(m)_on_imagenet_val_top1"), n("\(m)_on_imagenet_train_top1"), m)
@@ -370,10 +386,15 @@ final class ReportTests: XCTestCase {
             let correct = models.map { n("\($0)_on_imagenet_val_correct_images") }
             XCTAssertLessThanOrEqual(correct.max()! - correct.min()!, 3, "held-out correct counts \(correct)")
         }
+    }
+
+    /// Claims of the recipe paragraph and on the rank sweep's step times.
+    func testClaimsOnTheRecipesHold() throws {
+        let s = try summary(), n = claimNumbers(s)
         // 4.5, the recipe paragraph (2-epoch points, one seed): from the pretrained head at the default lr both end
         // within a quarter point of zero-shot; lower lr adds to it; layer decay gives full FT its best short run;
         // random-head full FT stays below zero-shot and LoRA barely above; LP-FT and its probe stay below zero-shot.
-        if s["study_recipes_available"] as? Bool == true {
+        if s.flag("study_recipes_available") {
             let z = n("zero_shot_top1")
             func g(_ name: String) -> Double { n("study_group_" + ReportData.slug(name) + "_top1") }
             for name in ["lora-imagenet", "full-imagenet"] { XCTAssertLessThan(abs(g(name) - z), 0.0025, name) }
@@ -388,52 +409,63 @@ final class ReportTests: XCTestCase {
             XCTAssertLessThan(n("study_lp_probe_top1"), z)
         }
         // 4.5, rank sweep: "the step time grows only" from the smallest to the largest all-layer rank (< 30%).
-        if s["study_ranks_timed_available"] as? Bool == true {
+        if s.flag("study_ranks_timed_available") {
             XCTAssertGreaterThan(n("study_ranks_max_rank_step_s"), n("study_ranks_min_rank_step_s"))
             XCTAssertLessThan(n("study_ranks_max_rank_step_s"), 1.3 * n("study_ranks_min_rank_step_s"))
         }
+    }
+
+    /// Claims on the PyTorch comparison, the rank sweep and the best study groups.
+    func testClaimsOnTheStudyHold() throws {
+        let s = try summary(), n = claimNumbers(s)
         // 4.2: "woof-dist is … times as fast" as PyTorch in every mode.
-        if s["bench_available"] as? Bool == true {
+        if s.flag("bench_available") {
             for m in ["full", "lora", "eval"] { XCTAssertGreaterThan(n("bench_\(m)_ours_over_pytorch_speedup"), 1, m) }
             // 4.2: the current code's step peaks below the main runs' (which predate the memory changes).
             for m in ["full", "lora"] { XCTAssertLessThan(n("bench_\(m)_ours_peak_rss_mib"), n("\(m)_peak_rss_mib"), m) }
         }
         // Abstract, 4.5: LoRA at the smallest rank "does as well as at any larger rank" (within a
         // quarter point of the sweep's best): "a rank of one is enough".
-        if s["study_ranks_available"] as? Bool == true {
+        if s.flag("study_ranks_available") {
             XCTAssertEqual(n("study_ranks_min_rank"), 1)
             XCTAssertLessThan(n("study_ranks_best_mean_top1") - n("study_ranks_min_rank_mean_top1"), 0.0025)
         }
         // 4.5: "nor does it need every layer": qkv alone and qkv + proj within a quarter point of all four.
-        if s["study_rank_grid_available"] as? Bool == true {
+        if s.flag("study_rank_grid_available") {
             for g in ["lora_imagenet_lr3e_4_qkv", "lora_imagenet_lr3e_4_qkvproj"] {
                 XCTAssertLessThan(abs(n("study_group_\(g)_top1") - n("study_group_lora_imagenet_lr3e_4_top1")), 0.0025, g)
             }
         }
         // 4.5: "the longer schedule buys neither method anything measurable": the best recipes
         // at 5 epochs are no more than a quarter point above their 2-epoch points.
-        if s["study_best_recipes_available"] as? Bool == true {
+        if s.flag("study_best_recipes_available") {
             for (long, short) in [("best_lora", "lora_imagenet_lr3e_4"), ("best_full", "full_imagenet_ld075")] {
                 XCTAssertLessThan(n("study_group_\(long)_top1") - n("study_group_\(short)_top1"), 0.0025, long)
             }
         }
         // Abstract, Discussion, Conclusion: the best full and the best LoRA study group are level
         // (within a quarter point) and both beat the zero-shot head.
-        if s["study_available"] as? Bool == true {
+        if s.flag("study_available") {
             XCTAssertLessThan(abs(n("study_best_full_mean_top1") - n("study_best_lora_mean_top1")), 0.0025)
             for m in ["full", "lora"] { XCTAssertGreaterThan(n("study_best_\(m)_mean_top1"), n("zero_shot_top1"), m) }
             XCTAssertGreaterThan(n("study_best_full_mean_top1") - n("full_top1"), 0.005)  // "well above the main full run"
         }
+    }
+
+    /// Claims on the final configurations over seeds.
+    func testClaimsOnTheFinalConfigurationsHold() throws {
+        let s = try summary(), n = claimNumbers(s)
+        let pc = try CSVTable.read(Self.results + "/per_class.csv")
         // 4.5, Abstract, Discussion, Conclusion over seeds: every run of the best full and the best LoRA
         // configuration beats the zero-shot head and the two are level (within a quarter point); every
         // plain LoRA run is above every plain full run.
-        if s["study_final_available"] as? Bool == true {
+        if s.flag("study_final_available") {
             let groups = try CSVTable.read(Self.results + "/study_groups.csv")
             func top1(_ group: String, _ column: String) throws -> Double {
                 try groups.double(try XCTUnwrap(try groups.rows(where: ["group": group]).first, group), column)
             }
             for m in ["full", "lora"] {
-                let name = try XCTUnwrap(s["study_final_best_\(m)_group"] as? String)
+                let name = try XCTUnwrap(s["study_final_best_\(m)_group"] as String?)
                 XCTAssertGreaterThan(try top1(name, "min_top1"), n("zero_shot_top1"), name)
                 XCTAssertGreaterThan(n("study_final_best_\(m)_over_zero_shot_pp"), 0, name)
             }
@@ -447,7 +479,7 @@ final class ReportTests: XCTestCase {
                 try pc.double(try XCTUnwrap(try pc.rows(where: ["class": name]).first, name), "images")
             }
             for m in ["full", "lora"] {
-                let group = try XCTUnwrap(s["study_final_best_\(m)_group"] as? String)
+                let group = try XCTUnwrap(s["study_final_best_\(m)_group"] as String?)
                 XCTAssertGreaterThan(n("study_final_best_\(m)_beagle_top1"), n("zero_shot_beagle_top1"), group)
                 XCTAssertLessThan(n("study_final_best_\(m)_english_foxhound_top1"), n("zero_shot_english_foxhound_top1"), group)
                 // "what beagle gains net of what English foxhound loses is most of their gain", in images.
@@ -536,7 +568,7 @@ final class ReportTests: XCTestCase {
     /// The appendix says where the paper's numbers come from: the reference alone, or beside a
     /// run (a replication when the budget matches, a pipeline check when it does not).
     func testThisRunAppendixNamesEachRunsNumbers() throws {
-        let ref = try XCTUnwrap(FileManager.default.contents(atPath: Self.results + "/summary.json"))
+        let ref = try summary()
         let alone = try ReportThisRun.tex(reference: ref, run: nil, runDir: "output/results")
         XCTAssert(alone.contains("every number in it comes from the reference runs"), alone)
         XCTAssertFalse(alone.contains("tabular"))
@@ -544,13 +576,12 @@ final class ReportTests: XCTestCase {
         XCTAssert(same.contains("two runs of the same recipe"), same)
         var short = try summary()
         short["full_epochs"] = 1; short["full_top1"] = 0.5; short["machine_cpu"] = "Test CPU_1"
-        let run = try JSONSerialization.data(withJSONObject: short)
-        let tex = try ReportThisRun.tex(reference: ref, run: run, runDir: "output/results")
+        let tex = try ReportThisRun.tex(reference: ref, run: short, runDir: "output/results")
         XCTAssert(tex.contains("not a replication") && tex.contains("epochs (full FT / LoRA): 1 / 5 against 5 / 5"), tex)
         XCTAssert(tex.contains("Test CPU\\_1"), tex)
         let fullRow = try XCTUnwrap(tex.split(separator: "\n").first { $0.hasPrefix("full FT top-1") })
         XCTAssert(fullRow.hasSuffix("& 50.00 \\\\"), String(fullRow))
-        XCTAssert(fullRow.contains("& " + (try ReportTeX.render(try number(try summary(), "full_top1"), key: "full_top1")) + " &"), String(fullRow))
+        XCTAssert(fullRow.contains("& " + (try ReportTeX.render(.number(try number(try summary(), "full_top1")), key: "full_top1")) + " &"), String(fullRow))
     }
 
     /// The README's results block is the one generated from summary.json.

@@ -1,7 +1,7 @@
 import XCTest
 import WoofTestSupport
 import WoofCore
-import WoofTrain
+@testable import WoofTrain
 @testable import WoofAnalysis
 
 final class StudyTests: XCTestCase {
@@ -14,14 +14,9 @@ final class StudyTests: XCTestCase {
         return dir
     }
 
-    func summary(mode: String, top1: Double, seed: Int, params: Int, rank: Int = 8,
+    func summary(mode: String, top1: Double, seed: UInt64, params: Int, rank: Int = 8,
                  targets: [String] = ["qkv", "proj"], lr: Double = 0.001) -> String {
-        """
-        {"config": {"mode": "\(mode)", "seed": \(seed), "headInit": "imagenet", "loraRank": \(rank), "loraAlpha": \(2 * rank),
-                    "loraTargets": [\(targets.map { "\"\($0)\"" }.joined(separator: ","))], "linearProbeEpochs": 0},
-         "epochs": 2, "steps": 100, "train_seconds": 50.0, "final_val_top1": \(top1), "best_val_top1": \(top1),
-         "trainable_params": \(params), "train_img_per_s": 64.0, "learning_rate": \(lr), "final_val_per_class": [0.5, 1.0]}
-        """
+        RunSummary.fixture(mode: mode, top1: top1, seed: seed, params: params, rank: rank, targets: targets, lr: lr).fileText
     }
 
     func testGroupStripsOnlyASeedSuffix() {
@@ -113,10 +108,11 @@ final class StudyTests: XCTestCase {
 
     /// An LP-FT run adds its linear-probe phase's time and records the probe's val top-1.
     func testLinearProbePhaseIsCounted() throws {
-        let lp = summary(mode: "lora", top1: 0.94, seed: 0, params: 10).replacingOccurrences(of: "\"linearProbeEpochs\": 0", with: "\"linearProbeEpochs\": 1")
+        let lp = RunSummary.fixture(mode: "lora", top1: 0.94, params: 10, lpEpochs: 1).fileText
         let dir = try makeSweep([("lora-lpft", lp)])
         try FileManager.default.createDirectory(atPath: dir + "/runs/lora-lpft/linear_probe", withIntermediateDirectories: true)
-        try #"{"train_seconds": 20.0, "final_val_top1": 0.9328}"#.write(toFile: dir + "/runs/lora-lpft/linear_probe/summary.json", atomically: true, encoding: .utf8)
+        try RunSummary.fixture(mode: "head", top1: 0.9328, trainSeconds: 20).fileText
+            .write(toFile: dir + "/runs/lora-lpft/linear_probe/summary.json", atomically: true, encoding: .utf8)
         let run = try XCTUnwrap(try Study.readRuns(dir: dir).first)
         XCTAssertEqual(run.lpEpochs, 1)
         XCTAssertEqual(run.trainSeconds, 70)
@@ -124,13 +120,13 @@ final class StudyTests: XCTestCase {
     }
 
     func testMalformedSummaryIsNamed() throws {
-        let dir = try makeSweep([("bad", "{\"config\": {}, \"epochs\": 1}")])
+        let noSteps = summary(mode: "lora", top1: 0.9, seed: 0, params: 10).replacingOccurrences(of: "  \"steps\" : 100,\n", with: "")
+        let dir = try makeSweep([("bad", noSteps)])
         XCTAssertThrowsError(try Study.readRuns(dir: dir)) { e in
-            XCTAssertTrue("\(e)".contains("bad/summary.json"), "\(e)")
-            XCTAssertTrue("\(e)".contains("steps"), "\(e)")
+            XCTAssertTrue("\(e)".hasSuffix("bad/summary.json: steps: missing"), "\(e)")
         }
         let broken = try makeSweep([("x", "not json")])
-        XCTAssertThrowsError(try Study.readRuns(dir: broken)) { e in XCTAssertTrue("\(e)".contains("not a JSON object"), "\(e)") }
+        XCTAssertThrowsError(try Study.readRuns(dir: broken)) { e in XCTAssertTrue("\(e)".hasSuffix("x/summary.json: not valid JSON"), "\(e)") }
         XCTAssertThrowsError(try Study.readRuns(dir: "/nonexistent-sweep")) { e in XCTAssertTrue("\(e)".contains("sweep.sh"), "\(e)") }
     }
 }

@@ -80,6 +80,13 @@ final class SafeTensorsTests: XCTestCase {
     func testNonJSONHeader() {
         expectError(header("this is not json", data: []), "not valid JSON")
         expectError(header("[1,2]", data: []), "not an object")
+        // Bad JSON in a value the reader does not otherwise look at is still bad JSON.
+        expectError(header(#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":[0-4]}}"#, data: [0, 0, 0, 0]), "not valid JSON")
+        expectError(header("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],\"x\":\"\u{1}\"}}", data: [0, 0, 0, 0]),
+                    "not valid JSON")
+        expectError(header(#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"__metadata__":{"k":1}}"#, data: [0, 0, 0, 0]),
+                    "__metadata__ value for 'k' is not a string")
+        expectError(header(#"{"w":[1]}"#, data: []), "entry 'w' is not an object")
         var bad = Data(); var n = UInt64(2).littleEndian
         withUnsafeBytes(of: &n) { bad.append(contentsOf: $0) }
         bad.append(contentsOf: [0xff, 0xfe])
