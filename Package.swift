@@ -1,9 +1,12 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Release builds drop bounds and overflow checks in the numeric modules: their hot loops
-// run over unsafe buffer pointers whose extents are validated once, at the op boundary.
-let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+// Only the numeric kernels (WoofCore: tensors, ops, gradient rules, optimizer) drop bounds and
+// overflow checks in release builds: their hot loops run over unsafe buffer pointers whose
+// extents are validated once, at the op boundary. Everything that reads files or input
+// (safetensors header, JSON, CSV, JPEG glue, CLI) and all analysis keep their checks, so a
+// malformed input stops with an error instead of reading out of bounds.
+let kernels: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
 
 let package = Package(
     name: "woof-dist",
@@ -11,6 +14,7 @@ let package = Package(
     products: [
         .executable(name: "woof-dist", targets: ["woof-dist"]),
         .library(name: "WoofCore", targets: ["WoofCore"]),
+        .library(name: "WoofIO", targets: ["WoofIO"]),
         .library(name: "WoofModel", targets: ["WoofModel"]),
         .library(name: "WoofData", targets: ["WoofData"]),
     ],
@@ -29,36 +33,39 @@ let package = Package(
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png")]),
 
         // Tensors, autograd tape, ops and their gradient rules, parameter store, AdamW,
-        // the one random generator, safetensors, atomic files, machine facts.
-        .target(name: "WoofCore", dependencies: ["CBLAS"], swiftSettings: fast),
+        // the one random generator: the numeric kernels.
+        .target(name: "WoofCore", dependencies: ["CBLAS"], swiftSettings: kernels),
+        // The files the project reads and writes: safetensors, typed JSON records, CSV,
+        // atomic writes, machine facts.
+        .target(name: "WoofIO"),
         // The Vision Transformer, LoRA (config, adapter, merge), timm/peft import and export.
-        .target(name: "WoofModel", dependencies: ["WoofCore"], swiftSettings: fast),
+        .target(name: "WoofModel", dependencies: ["WoofCore", "WoofIO"]),
         // ImageWoof's classes, ImageFolder dataset, JPEG decode, timm/Pillow transforms, loader.
-        .target(name: "WoofData", dependencies: ["CJPEG", "WoofCore"], swiftSettings: fast),
+        .target(name: "WoofData", dependencies: ["CJPEG", "WoofCore"]),
         // Distribution: MPI communicator, bucketed gradient allreduce.
-        .target(name: "WoofDist", dependencies: ["CMPI", "WoofCore"], swiftSettings: fast),
+        .target(name: "WoofDist", dependencies: ["CMPI", "WoofCore"]),
         // Training only: run records, the gradient step, trainer, checkpoints, evaluation.
-        .target(name: "WoofTrain", dependencies: ["WoofCore", "WoofModel", "WoofData", "WoofDist"], swiftSettings: fast),
+        .target(name: "WoofTrain", dependencies: ["WoofCore", "WoofIO", "WoofModel", "WoofData", "WoofDist"]),
         // After training: attention maps and metrics, the study, scaling projection,
         // benchmarks, and the paper's result files.
-        .target(name: "WoofAnalysis", dependencies: ["WoofCore", "WoofModel", "WoofData", "WoofDist", "WoofTrain", "WoofViz"],
-                swiftSettings: fast),
+        .target(name: "WoofAnalysis", dependencies: ["WoofCore", "WoofIO", "WoofModel", "WoofData", "WoofDist", "WoofTrain", "WoofViz"]),
         // Figures: RGB canvas, bitmap font, line plots, colormaps and heat-map overlays, PNG I/O.
-        .target(name: "WoofViz", dependencies: ["CPNG"], swiftSettings: fast),
+        .target(name: "WoofViz", dependencies: ["CPNG"]),
         // The command-line interface: parses and calls.
         .executableTarget(name: "woof-dist", dependencies: [
-            "WoofCore", "WoofModel", "WoofData", "WoofDist", "WoofTrain", "WoofAnalysis",
+            "WoofCore", "WoofIO", "WoofModel", "WoofData", "WoofDist", "WoofTrain", "WoofAnalysis",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The MPI test harness (run by WoofDistTests under mpirun), not a product command.
         .executableTarget(name: "dist-check", dependencies: [
-            "WoofCore", "WoofModel", "WoofDist", "WoofTrain",
+            "WoofCore", "WoofIO", "WoofModel", "WoofDist", "WoofTrain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Shared by the test targets: paths to ../shared, scratch directories, built executables.
         .target(name: "WoofTestSupport", path: "Tests/WoofTestSupport"),
-        .testTarget(name: "WoofCoreTests", dependencies: ["WoofCore", "WoofTestSupport"]),
+        .testTarget(name: "WoofCoreTests", dependencies: ["WoofCore", "WoofIO", "WoofTestSupport"]),
+        .testTarget(name: "WoofIOTests", dependencies: ["WoofIO", "WoofCore", "WoofTestSupport"]),
         .testTarget(name: "WoofModelTests", dependencies: ["WoofModel", "WoofTestSupport"]),
         .testTarget(name: "WoofDataTests", dependencies: ["WoofData", "WoofModel", "WoofTestSupport"]),
         .testTarget(name: "WoofDistTests", dependencies: ["WoofCore", "WoofTrain", "WoofData", "WoofTestSupport"]),

@@ -4,6 +4,7 @@ import WoofCore
 import WoofModel
 import WoofData
 import WoofViz
+import WoofIO
 
 /// Options of `woof-dist attention` (see `AttentionReport.run`).
 public struct AttentionOptions {

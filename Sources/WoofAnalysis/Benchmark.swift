@@ -3,6 +3,7 @@ import WoofTrain
 import WoofCore
 import WoofModel
 import WoofDist
+import WoofIO
 
 /// Result of `runBenchmark`, printed as one JSON line (`woof-dist bench`; the scripts read it).
 public struct BenchmarkResult: VersionedRecord {
@@ -36,10 +37,15 @@ public struct BenchmarkResult: VersionedRecord {
         case peakRSSMiB = "peak_rss_mib", trainableParameters = "trainable_params"
     }
 
-    public static let csvHeader = "ranks,mode,threads_per_rank,batch,img_per_s,compute_s_per_step,comm_s_per_step,bytes_per_step,oversubscribed,overlap"
+    /// The columns of `scripts/bench-scaling.sh`'s scaling.csv, one row per benchmark.
+    public static let csvColumns = ["ranks", "mode", "threads_per_rank", "batch", "img_per_s", "compute_s_per_step",
+                                    "comm_s_per_step", "bytes_per_step", "oversubscribed", "overlap"]
+    public static var csvHeader: String { CSVTable(header: csvColumns).text.trimmingCharacters(in: .newlines) }
     public var csvRow: String {
-        String(format: "%d,%@,%d,%d,%.3f,%.5f,%.5f,%d,%d,%d", ranks, mode, threads, batch, imagesPerSecond,
-               computeSecondsPerStep, commSecondsPerStep, allreduceBytesPerStep, oversubscribed ? 1 : 0, overlap ? 1 : 0)
+        let fields = [String(ranks), mode, String(threads), String(batch), String(format: "%.3f", imagesPerSecond),
+                      String(format: "%.5f", computeSecondsPerStep), String(format: "%.5f", commSecondsPerStep),
+                      String(allreduceBytesPerStep), oversubscribed ? "1" : "0", overlap ? "1" : "0"]
+        return fields.map(CSVTable.quote).joined(separator: ",")
     }
 
     /// The result as one JSON line (fails on a non-finite rate, which JSON cannot hold).

@@ -5,6 +5,7 @@ import WoofData
 import WoofDist
 import WoofModel
 import WoofViz
+import WoofIO
 
 /// `woof-dist results`, first half: gathers the measured results under `output/` into the
 /// small files the paper is built from (`report/results/`): one flat `summary.json` of every

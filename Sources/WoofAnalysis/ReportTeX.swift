@@ -2,6 +2,7 @@ import Foundation
 import WoofTrain
 import WoofCore
 import WoofModel
+import WoofIO
 
 /// `woof-dist results`, second half: LaTeX and the README's results table made from the
 /// files in `report/results/` alone (so `make report` needs no `output/`). Every function

@@ -1,6 +1,7 @@
 import Foundation
 import WoofTrain
 import WoofCore
+import WoofIO
 
 /// The paper's appendix on the run that built it. The paper reports the reference results
 /// committed in `report/results/`; a pipeline run writes its own results beside them (in

@@ -1,6 +1,7 @@
 import Foundation
 import WoofTrain
 import WoofCore
+import WoofIO
 
 /// `output/results.md`: the zero-shot baseline, full fine-tuning and LoRA side by side,
 /// read from the runs' own summary files.

@@ -1,6 +1,7 @@
 import Foundation
 import WoofTrain
 import WoofCore
+import WoofIO
 
 /// Rows of `scripts/bench-scaling.sh`'s CSV, and a projection to many nodes from them.
 public struct ScalingRow {

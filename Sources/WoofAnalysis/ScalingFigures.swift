@@ -2,6 +2,7 @@ import Foundation
 import WoofTrain
 import WoofCore
 import WoofViz
+import WoofIO
 
 /// `woof-dist scaling`: plots of the measured scaling CSV and the many-node projection.
 public enum ScalingReport {

@@ -3,6 +3,7 @@ import WoofTrain
 import WoofCore
 import WoofModel
 import WoofViz
+import WoofIO
 
 /// `woof-dist study`: collects the runs of a sweep (`scripts/sweep.sh`) into CSVs and plots.
 ///

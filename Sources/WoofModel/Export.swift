@@ -1,5 +1,6 @@
 import Foundation
 import WoofCore
+import WoofIO
 
 /// Writers of the files other tools load: a timm state_dict, its config, and a peft adapter.
 public enum Export {

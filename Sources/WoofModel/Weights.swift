@@ -1,5 +1,6 @@
 import Foundation
 import WoofCore
+import WoofIO
 
 /// What a weight load did: keys copied, and the head left fresh when it was replaced.
 public struct LoadReport: CustomStringConvertible {

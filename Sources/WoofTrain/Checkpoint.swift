@@ -1,6 +1,7 @@
 import Foundation
 import WoofCore
 import WoofModel
+import WoofIO
 
 /// Where a run stands: enough to continue it exactly.
 public struct TrainState: Codable, Equatable {

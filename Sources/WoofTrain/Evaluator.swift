@@ -3,6 +3,7 @@ import WoofCore
 import WoofModel
 import WoofData
 import WoofDist
+import WoofIO
 
 /// The outcome of evaluating a model on a split.
 public struct EvalResult: Codable {

@@ -2,6 +2,7 @@ import Foundation
 import WoofCore
 import WoofData
 import WoofDist
+import WoofIO
 
 /// The last epoch's evaluation of a run, written as the run's per-image val predictions
 /// (`val_predictions.csv`, `val_eval.json`, `val_eval.txt`: what `woof-dist eval` writes),
@@ -31,6 +32,8 @@ public enum FinalEvaluation {
         guard comm.isRoot else { return }
         let names = ImageWoof.names(dataset.classes)
         try all.writePredictions(to: dir + "/val_predictions.csv")
+        try JSONFile.write(EvalSummary(all, weights: dir + "/model.safetensors", zeroShot: false, classNames: names),
+                           to: dir + "/val_eval.json")
         try AtomicFile.write(Data(all.table(classNames: names).utf8), to: dir + "/val_eval.txt")
     }
 }

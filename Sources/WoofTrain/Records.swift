@@ -1,5 +1,6 @@
 import Foundation
 import WoofCore
+import WoofIO
 
 // The records a run writes and the analysis reads back, each a `Codable` type with a
 // `version` (files from before versions read as version 1). `JSONFile` reads and writes

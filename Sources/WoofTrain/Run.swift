@@ -3,6 +3,7 @@ import WoofCore
 import WoofModel
 import WoofData
 import WoofDist
+import WoofIO
 
 /// The pretrained weights file: `--weights FILE`, else `$WOOF_WEIGHTS`, else
 /// `weights/model.safetensors` (downloaded by `make weights`), else the shared copy.

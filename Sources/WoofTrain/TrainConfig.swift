@@ -1,6 +1,7 @@
 import Foundation
 import WoofCore
 import WoofModel
+import WoofIO
 
 /// Everything that defines a training run (recorded in summary.json and the checkpoint).
 public struct TrainConfig: Codable, Equatable {

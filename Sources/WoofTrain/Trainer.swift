@@ -3,6 +3,7 @@ import WoofCore
 import WoofModel
 import WoofData
 import WoofDist
+import WoofIO
 
 /// Anything that yields training batches for an epoch (the real loader, or an in-memory
 /// set in tests).
@@ -99,14 +100,17 @@ public final class Trainer {
             throw TrainError.checkpoint("\(checkpointPath) was made with different settings; run without --resume into a new --out, or repeat the original options")
         }
         state = s
-        history = loadHistory().filter { $0.epoch < s.epoch }
+        history = try loadHistory().filter { $0.epoch < s.epoch }
         log("resuming from \(checkpointPath): epoch \(s.epoch + 1), batch \(s.batchInEpoch), step \(s.step)")
         return true
     }
 
-    func loadHistory() -> [EpochMetrics] {
-        guard let text = try? String(contentsOfFile: outDir + "/metrics.jsonl", encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(EpochMetrics.self, from: Data($0.utf8)) }
+    /// The finished epochs' metrics (none before the first epoch ends); a damaged line is an
+    /// error naming the file and line, not a silently shorter history.
+    func loadHistory() throws -> [EpochMetrics] {
+        let path = outDir + "/metrics.jsonl"
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        return try JSONFile.readLines(EpochMetrics.self, from: path)
     }
 
     public func saveCheckpoint() throws {

@@ -4,6 +4,7 @@ import WoofCore
 import WoofModel
 import WoofDist
 import WoofTrain
+import WoofIO
 
 /// The MPI test harness: a few training steps of a tiny ViT on synthetic data under the
 /// real trainer and gradient allreduce (the same result for any rank count, broadcast at

@@ -5,6 +5,7 @@ import WoofData
 import WoofModel
 import WoofTrain
 import WoofAnalysis
+import WoofIO
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,6 +4,7 @@ import WoofTrain
 import WoofAnalysis
 import WoofDist
 import WoofCore
+import WoofIO
 
 @main
 struct WoofDist: ParsableCommand {

@@ -6,6 +6,7 @@ import WoofData
 import WoofViz
 import WoofTrain
 @testable import WoofAnalysis
+import WoofIO
 
 final class AttentionTests: XCTestCase {
     static let weights = "weights/vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors"

@@ -3,6 +3,7 @@ import WoofTestSupport
 import WoofCore
 @testable import WoofTrain
 @testable import WoofAnalysis
+import WoofIO
 
 extension RunSummary {
     /// A finished run's summary with the given numbers and plausible others.

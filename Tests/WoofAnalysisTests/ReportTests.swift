@@ -4,6 +4,7 @@ import WoofCore
 import Foundation
 @testable import WoofTrain
 @testable import WoofAnalysis
+import WoofIO
 
 /// The paper's inputs: the committed files in report/results parse, the generated LaTeX and
 /// README table match them, the paper uses only generated numbers, the claims its prose makes

@@ -3,6 +3,7 @@ import WoofTestSupport
 import WoofCore
 @testable import WoofTrain
 @testable import WoofAnalysis
+import WoofIO
 
 final class StudyTests: XCTestCase {
     func makeSweep(_ runs: [(String, String)]) throws -> String {

@@ -1,6 +1,7 @@
 import XCTest
 import WoofTestSupport
 @testable import WoofCore
+import WoofIO
 
 final class AdamWTests: XCTestCase {
     /// Two steps against torch.optim.AdamW (../shared/golden/adamw.safetensors).

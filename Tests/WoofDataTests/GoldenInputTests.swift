@@ -2,6 +2,7 @@ import XCTest
 import WoofTestSupport
 import WoofCore
 @testable import WoofData
+import WoofIO
 
 /// Decode + eval transform of the 8 val images of the timm golden file reproduce its
 /// `input` tensor (made by timm/torchvision with Pillow).

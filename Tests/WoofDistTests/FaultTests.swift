@@ -2,6 +2,7 @@ import XCTest
 import WoofTestSupport
 import WoofCore
 import WoofTrain
+import WoofIO
 
 /// Fault drills in their fast form: kill -9 and resume, a failing rank, ranks that disagree
 /// at the start, an injected NaN gradient, an unwritable checkpoint. The long forms are in

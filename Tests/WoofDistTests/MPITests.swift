@@ -1,6 +1,7 @@
 import XCTest
 import WoofTestSupport
 import WoofCore
+import WoofIO
 
 /// Data parallelism end to end: `mpirun -np 2` against one process, on the golden tiny ViT
 /// with synthetic data, through the real trainer (the `dist-check` executable).

@@ -2,6 +2,7 @@ import XCTest
 import WoofTestSupport
 import WoofCore
 @testable import WoofModel
+import WoofIO
 
 /// The tiny ViT config stored in the golden file's metadata.
 func tinyConfig(_ f: SafeTensorsFile) throws -> ViTConfig {

@@ -4,6 +4,7 @@ import WoofCore
 import WoofModel
 import WoofData
 @testable import WoofTrain
+import WoofIO
 
 let tinyConfig = ViTConfig(imgSize: 32, patchSize: 8, embedDim: 48, depth: 2, numHeads: 3, numClasses: 10)
 

@@ -1,6 +1,6 @@
 import XCTest
 import WoofTestSupport
-@testable import WoofCore
+@testable import WoofIO
 
 /// JSONFile: records round-trip, and a file that does not decode fails as
 /// `<path>: <field>: <problem>`; versions default to 1 and newer ones are refused.

@@ -1,6 +1,6 @@
 import XCTest
 import WoofTestSupport
-@testable import WoofCore
+@testable import WoofIO
 
 final class SafeTensorsTests: XCTestCase {
     func tmp(_ name: String) -> String { NSTemporaryDirectory() + "woof-st-\(getpid())-\(name)" }

@@ -1,6 +1,7 @@
 import XCTest
 import WoofTestSupport
-@testable import WoofCore
+import WoofCore
+@testable import WoofIO
 
 /// A deterministic mutation fuzzer for the safetensors reader: random bytes, bit flips of
 /// valid files, truncations, huge declared lengths, out-of-range and overlapping offsets,

@@ -1,5 +1,5 @@
 import XCTest
-@testable import WoofCore
+@testable import WoofIO
 
 /// The one CSV reader/writer: RFC 4180 quoting both ways, and errors that name file and line.
 final class CSVTests: XCTestCase {
