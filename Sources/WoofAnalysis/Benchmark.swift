@@ -4,6 +4,7 @@ import WoofCore
 import WoofModel
 import WoofDist
 import WoofIO
+import WoofData
 
 /// Result of `runBenchmark`, printed as one JSON line (`woof-dist bench`; the scripts read it).
 public struct BenchmarkResult: VersionedRecord {
@@ -111,4 +112,18 @@ public func runBenchmark(mode: String, batch: Int, steps: Int, warmup: Int, thre
     r.overlap = overlap
     if mode == "lora" { r.loraRank = lora.rank; r.loraTargets = LoRAConfig.key(lora.targets) }
     return r
+}
+
+/// `woof-dist bench --mode data`: JPEG decode + train and eval transforms of `images` real
+/// training images, on one thread and on `threads` (default: all cores); one line per run.
+public func runDataBenchmark(data: String?, images: Int, threads: Int?) throws -> [String] {
+    let root = resolveDataRoot(explicit: data)
+    let set = try ImageFolder(root: root.path, split: "train")
+    var lines: [String] = []
+    for t in Set([1, threads ?? ProcessInfo.processInfo.activeProcessorCount]).sorted() {
+        for train in [true, false] {
+            lines.append(benchmarkDataPipeline(dataset: set, images: images, threads: t, train: train).summary)
+        }
+    }
+    return lines
 }

@@ -45,14 +45,7 @@ struct Bench: ParsableCommand {
         if csvHeader { print(BenchmarkResult.csvHeader); return }
         if mode == "data" {
             try reportingErrors {
-                let root = resolveDataRoot(explicit: data)
-                let set = try ImageFolder(root: root.path, split: "train")
-                let n = batchSize * steps
-                for threads in Set([1, self.threads ?? ProcessInfo.processInfo.activeProcessorCount]).sorted() {
-                    for train in [true, false] {
-                        print(benchmarkDataPipeline(dataset: set, images: n, threads: threads, train: train).summary)
-                    }
-                }
+                for line in try runDataBenchmark(data: data, images: batchSize * steps, threads: threads) { print(line) }
             }
             return
         }

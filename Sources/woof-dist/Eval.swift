@@ -1,11 +1,6 @@
 import ArgumentParser
 import Foundation
-import WoofCore
-import WoofData
-import WoofModel
 import WoofTrain
-import WoofAnalysis
-import WoofIO
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,30 +25,18 @@ struct Eval: ParsableCommand {
     @Option(help: "Compute threads (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    var options: EvalOptions {
+        var o = EvalOptions()
+        o.weights = weights ?? ""; o.data = data ?? ""; o.split = split; o.zeroShot = zeroShot
+        o.predictions = predictions; o.summary = summary; o.limit = limit; o.batchSize = batchSize; o.threads = threads
+        return o
+    }
+
     func validate() throws {
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be a positive integer") }
-        if let l = limit, l <= 0 { throw ValidationError("--limit must be positive") }
-        guard threads > 0 else { throw ValidationError("--threads must be positive") }
+        do { try options.validate() } catch { throw ValidationError("\(error)") }
     }
 
     func run() throws {
-        try reportingErrors {
-            Parallel.configure(threads: threads)
-            let root = resolveDataRoot(explicit: data)
-            var set = try ImageFolder(root: root.path, split: split)
-            if let l = limit { set = set.limited(to: l) }
-            let path = resolveWeights(explicit: weights)
-            let model = try modelForEvaluation(weights: path)
-            logLine("evaluating \(path) (\(model.config.numClasses) classes\(zeroShot ? ", zero-shot on the ten ImageWoof classes" : "")) on \(root.path)/\(split): \(set.count) images")
-            if zeroShot && model.config.numClasses != 1000 { throw ValidationError("--zero-shot needs a 1000-class ImageNet model") }
-            let loader = BatchLoader(dataset: set, batchSize: batchSize, mode: .eval, workers: 2, prefetch: 2)
-            let result = try evaluate(model: model, loader: loader, zeroShot: zeroShot, progress: Progress("eval", total: set.count))
-            print(result.table(classNames: ImageWoof.names(set.classes)), terminator: "")
-            if let p = predictions { try result.writePredictions(to: p); logLine("predictions: \(p)") }
-            if let p = summary {
-                try JSONFile.write(EvalSummary(result, weights: path, zeroShot: zeroShot, classNames: ImageWoof.names(set.classes)), to: p)
-                logLine("summary: \(p)")
-            }
-        }
+        try reportingErrors { print(try runEvaluation(options, log: logLine), terminator: "") }
     }
 }
