@@ -27,6 +27,14 @@ public struct EvalOptions {
         guard batchSize > 0 else { throw TrainError.invalidOption("--batch-size must be a positive integer") }
         if let l = limit, l <= 0 { throw TrainError.invalidOption("--limit must be positive") }
         guard threads > 0 else { throw TrainError.invalidOption("--threads must be positive") }
+        // An output that is also the input would replace the model with a CSV or JSON.
+        let input = (resolveWeights(explicit: weights.isEmpty ? nil : weights) as NSString).resolvingSymlinksInPath
+        for (option, path) in [("--predictions", predictions), ("--summary", summary)] {
+            if let path, (path as NSString).resolvingSymlinksInPath == input {
+                throw TrainError.invalidOption("\(option) \(path) is the weights file being evaluated; choose another path")
+            }
+        }
+        if let p = predictions, p == summary { throw TrainError.invalidOption("--predictions and --summary are the same file (\(p))") }
     }
 }
 

@@ -113,7 +113,8 @@ func runTrainingPhase(_ config: TrainConfig, resume: Bool, headFrom: String?, lo
     log("model: ViT-Ti/16 from \(cfg.weights), \(cfg.mode) fine-tuning, \(model.params.trainableCount) trainable of \(model.params.count) parameters, head \(headFrom.map { "from \($0)" } ?? "init " + cfg.headInit)\(cfg.layerDecay < 1 ? ", layer decay \(cfg.layerDecay)" : "")")
     log("ranks: \(comm.size) (\(comm.localSize) on this node), \(Parallel.threads) compute threads per rank, gradient allreduce \(cfg.overlap ? "overlapped with the backward pass" : "blocking after the backward pass")")
 
-    try prepareOutputDirectory(cfg.out, resume: resume, comm: comm)
+    let lock = try prepareOutputDirectory(cfg.out, resume: resume, comm: comm)
+    defer { withExtendedLifetime(lock) {} }
     let perRank = cfg.batchSize / comm.size
     let trainLoader = BatchLoader(dataset: trainSet, batchSize: perRank, mode: .train(seed: cfg.seed),
                                   workers: cfg.loaderWorkers, prefetch: 2, rank: comm.rank, worldSize: comm.size,
@@ -129,6 +130,7 @@ func runTrainingPhase(_ config: TrainConfig, resume: Bool, headFrom: String?, lo
                               return lastEvaluation!
                           }, outDir: cfg.out, comm: comm)
     trainer.log = log
+    StopSignal.install()
     if resume, try !trainer.resume() { log("--resume: no checkpoint in \(cfg.out), starting from the beginning") }
     log("training: \(cfg.epochs) epochs × \(trainLoader.batchesPerEpoch) steps of \(cfg.batchSize) (\(perRank) per rank), lr \(cfg.learningRate), warm-up \(cfg.warmup), weight decay \(cfg.weightDecay)")
     try trainer.run()
@@ -142,15 +144,28 @@ func runTrainingPhase(_ config: TrainConfig, resume: Bool, headFrom: String?, lo
     }
 }
 
-/// Refuses to start a second run into a directory that holds one (unless resuming), and
-/// makes sure the directory exists and is writable.
-func prepareOutputDirectory(_ out: String, resume: Bool, comm: Communicator) throws {
-    if !resume && FileManager.default.fileExists(atPath: out + "/checkpoint.safetensors") {
+/// Refuses to start a second run into a directory that holds one (unless resuming) or a
+/// finished model, makes sure the directory exists and is writable, and locks it for this
+/// run (rank 0). Temp files of writes a killed run left behind are removed.
+func prepareOutputDirectory(_ out: String, resume: Bool, comm: Communicator) throws -> RunDirectoryLock? {
+    let fm = FileManager.default
+    let hasCheckpoint = fm.fileExists(atPath: out + "/checkpoint.safetensors")
+    if !resume && hasCheckpoint {
         throw TrainError.invalidOption("\(out) already holds a run (checkpoint.safetensors): pass --resume to continue it, or choose another --out")
     }
-    guard comm.isRoot else { return }
-    try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-    guard FileManager.default.isWritableFile(atPath: out) else {
-        throw TrainError.io("\(out): output directory is not writable")
+    if !hasCheckpoint && fm.fileExists(atPath: out + "/model.safetensors") {
+        throw TrainError.invalidOption("\(out) holds a finished model (model.safetensors) and no checkpoint to resume: choose another --out, or move the model away to train again")
     }
+    guard comm.isRoot else { return nil }
+    var isDir: ObjCBool = false
+    if fm.fileExists(atPath: out, isDirectory: &isDir), !isDir.boolValue {
+        throw TrainError.io("\(out): --out is a file, not a directory")
+    }
+    do { try fm.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
+        throw TrainError.io("\(out): cannot create the output directory (\(String(cString: strerror(errno))))")
+    }
+    guard fm.isWritableFile(atPath: out) else { throw TrainError.io("\(out): output directory is not writable") }
+    let lock = try RunDirectoryLock(directory: out)
+    RunDirectoryLock.removeStaleTempFiles(in: out)
+    return lock
 }

@@ -134,6 +134,8 @@ public enum TrainError: Error, CustomStringConvertible {
     case nonFinite(String)
     case checkpoint(String)
     case io(String)
+    /// Stopped by a signal after writing a checkpoint (the message says how to resume).
+    case interrupted(signal: Int32, message: String)
 
     public var description: String {
         switch self {
@@ -141,6 +143,7 @@ public enum TrainError: Error, CustomStringConvertible {
         case .nonFinite(let s): return s
         case .checkpoint(let s): return s
         case .io(let s): return s
+        case .interrupted(_, let s): return s
         }
     }
 }

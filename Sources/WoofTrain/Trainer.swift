@@ -128,27 +128,41 @@ public final class Trainer {
         if let problem = sync.broadcastAndVerify() { throw TrainError.invalidOption(problem) }
         let total = totalSteps
         while state.epoch < config.epochs {
-            let lr = try trainEpoch(perEpoch: perEpoch, totalSteps: total)
-            try finishEpoch(perEpoch: perEpoch, lr: lr)
+            try trainEpoch(perEpoch: perEpoch, totalSteps: total)
+            try finishEpoch(perEpoch: perEpoch)
         }
-        if root { try writeSummary() }
+        // Also when a resumed run had nothing left to train: the exported model is always
+        // the final one (a kill during the last export left none, or an older epoch's).
+        if root { try exportModel(); try writeSummary() }
     }
 
-    /// Steps through the rest of the current epoch; returns the last step's learning rate.
-    func trainEpoch(perEpoch: Int, totalSteps total: Int) throws -> Float {
+    /// Steps through the rest of the current epoch (stopping early, with a checkpoint, when a
+    /// signal asked for it).
+    func trainEpoch(perEpoch: Int, totalSteps total: Int) throws {
         let epoch = state.epoch
         // Resuming mid-epoch: the order is a function of (seed, epoch), so skip what was done.
         train.startEpoch(epoch, fromBatch: state.batchInEpoch)
         let progress = Progress("epoch \(epoch + 1)/\(config.epochs)", total: perEpoch * config.batchSize)
         progress.enabled = showProgress && comm.isRoot
         progress.resume(at: state.batchInEpoch * config.batchSize)
-        var lr: Float = 0
         while state.batchInEpoch < perEpoch {
-            guard let stepLR = try trainStep(perEpoch: perEpoch, totalSteps: total, progress: progress) else { break }
-            lr = stepLR
+            guard try trainStep(perEpoch: perEpoch, totalSteps: total, progress: progress) != nil else { break }
+            if let sig = stopSignal { progress.finish(); try stop(by: sig) }
         }
         progress.finish()
-        return lr
+    }
+
+    /// The signal every rank agreed to stop for after this step (ranks vote in the step's
+    /// allreduce, so all stop at the same step), nil to go on.
+    var stopSignal: Int32? { comm.size > 1 ? (stopVotes > 0 ? (StopSignal.pending ?? SIGTERM) : nil) : StopSignal.pending }
+    /// Ranks that had received a stop signal by the last step.
+    var stopVotes = 0.0
+
+    /// Writes a checkpoint and ends the run with `TrainError.interrupted`.
+    func stop(by sig: Int32) throws -> Never {
+        try saveCheckpoint()
+        let name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal \(sig)"
+        throw TrainError.interrupted(signal: sig, message: "stopped by \(name) after step \(state.step) (epoch \(state.epoch + 1), batch \(state.batchInEpoch)); checkpoint: \(checkpointPath); to continue, run the same command with --resume")
     }
 
     /// One optimizer step on the next batch, recorded in `state`; returns its learning rate,
@@ -160,9 +174,10 @@ public final class Trainer {
         sync.finish()
         afterGradients?(state)
         // Loss and accuracy over the global batch; every rank decides alike on them.
-        let g = comm.size > 1
-            ? comm.allreduceSum([Double(localLoss) * Double(batch.labels.count), Double(localCorrect), Double(batch.labels.count)])
-            : [Double(localLoss) * Double(batch.labels.count), Double(localCorrect), Double(batch.labels.count)]
+        let local = [Double(localLoss) * Double(batch.labels.count), Double(localCorrect), Double(batch.labels.count),
+                     StopSignal.pending == nil ? 0 : 1]
+        let g = comm.size > 1 ? comm.allreduceSum(local) : local
+        stopVotes = g[3]
         try checkFinite(loss: g[0] / max(g[2], 1))
         let lr = config.learningRate(step: state.step, total: total)
         optimizer.update(model.params, lr: lr)
@@ -190,17 +205,20 @@ public final class Trainer {
     func checkFinite(loss: Double) throws {
         func at() -> String { "at step \(state.step + 1) (epoch \(state.epoch + 1), batch \(state.batchInEpoch + 1))" }
         guard loss.isFinite else {
-            throw TrainError.nonFinite("non-finite loss (\(loss)) \(at()); \(nonFiniteGradients()) the last good checkpoint is \(checkpointPath)")
+            throw TrainError.nonFinite("non-finite loss (\(loss)) \(at()); \(nonFiniteGradients()) \(lastCheckpoint)")
         }
         if let bad = firstNonFiniteGradient() {
-            throw TrainError.nonFinite("non-finite gradient in '\(bad)' \(at()); the last good checkpoint is \(checkpointPath)")
+            throw TrainError.nonFinite("non-finite gradient in '\(bad)' \(at()); \(lastCheckpoint)")
         }
     }
 
-    /// Evaluates, records and logs the finished epoch, then checkpoints it and exports the model.
-    func finishEpoch(perEpoch: Int, lr: Float) throws {
+    /// Checkpoints the trained epoch (so a failed evaluation costs no training), evaluates,
+    /// records and logs it, then checkpoints the next epoch's start and exports the model.
+    func finishEpoch(perEpoch: Int) throws {
         let root = comm.isRoot, epoch = state.epoch
         state.skippedImages = Int(comm.allreduceSum([Int64(train.skippedImages)])[0])
+        try saveCheckpoint()
+        let lr = config.learningRate(step: max(state.step - 1, 0), total: totalSteps)
         let val = config.evaluates(afterEpoch: epoch) ? try validate?(step.tape) : nil
         let steps = Double(max(perEpoch, 1))
         var m = EpochMetrics(epoch: epoch, step: state.step, trainLoss: state.lossSum / Double(max(state.seen, 1)),
@@ -222,7 +240,13 @@ public final class Trainer {
         state.epoch += 1
         state.batchInEpoch = 0; state.lossSum = 0; state.correct = 0; state.seen = 0; state.epochSeconds = 0; state.commSeconds = 0
         try saveCheckpoint()
-        if root { try exportModel() }
+        if root && state.epoch < config.epochs { try exportModel() }
+    }
+
+    /// Where to resume from after a failure: the last good checkpoint, if one was written.
+    var lastCheckpoint: String {
+        FileManager.default.fileExists(atPath: checkpointPath) ? "the last good checkpoint is \(checkpointPath)"
+            : "no checkpoint was written yet (\(checkpointPath) does not exist)"
     }
 
     func firstNonFiniteGradient() -> String? {

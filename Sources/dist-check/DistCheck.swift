@@ -30,10 +30,16 @@ struct DistCheck: ParsableCommand {
     @Option var failStep = 0
     @Option(help: "This rank perturbs a frozen weight before the start check.") var corruptRank = -1
     @Option(help: "A NaN is put into a gradient at this step (1-based).") var nanStep = -1
+    @Option(help: "This rank sends itself SIGTERM after --signal-step steps.") var signalRank = -1
+    @Option var signalStep = 0
 
     func run() throws {
         let comm = Communicator.world
-        do { try train(comm) } catch {
+        do { try train(comm) } catch TrainError.interrupted(let sig, let message) {
+            if comm.isRoot { log(message) }
+            comm.finalize()
+            throw ExitCode(StopSignal.exitStatus(sig))
+        } catch {
             FileHandle.standardError.write(Data("error: rank \(comm.rank) of \(comm.size) failed: \(error)\n".utf8))
             if comm.size > 1 { comm.abort(code: 1) }
             throw ExitCode(1)
@@ -82,6 +88,7 @@ struct DistCheck: ParsableCommand {
         trainer.showProgress = false
         trainer.log = comm.isRoot ? log : { _ in }
         injectFaults(into: trainer, comm: comm)
+        StopSignal.install()
         if resume { _ = try trainer.resume() }
         let initial = Array(UnsafeBufferPointer(start: model.params.values, count: model.params.count))
         try trainer.run()
@@ -95,6 +102,7 @@ struct DistCheck: ParsableCommand {
         struct InjectedFailure: Error, CustomStringConvertible { let step: Int; var description: String { "injected failure at step \(step)" } }
         let model = trainer.model
         let (dieRank, dieStep, failRank, failStep, nanStep) = (dieRank, dieStep, failRank, failStep, nanStep)
+        let (signalRank, signalStep) = (signalRank, signalStep)
         let log = self.log
         trainer.afterStep = { s in
             if comm.rank == dieRank && s.step == dieStep {
@@ -102,6 +110,7 @@ struct DistCheck: ParsableCommand {
                 kill(getpid(), SIGKILL)
             }
             if comm.rank == failRank && s.step == failStep { throw InjectedFailure(step: s.step) }
+            if comm.rank == signalRank && s.step == signalStep { raise(SIGTERM) }
         }
         trainer.afterGradients = { s in
             if s.step + 1 == nanStep, let e = model.params.entries.first(where: { $0.trainable && $0.name.contains("fc1") }) {

@@ -36,7 +36,13 @@ func logLine(_ s: String) { FileHandle.standardError.write((s + "\n").data(using
 /// Under MPI the failing rank names itself and aborts the whole job, so no rank is left
 /// waiting in a collective.
 func reportingErrors(_ body: () throws -> Void) throws {
-    do { try body() } catch let e as ExitCode { throw e } catch let e as ValidationError { throw e } catch {
+    do { try body() } catch let e as ExitCode { throw e } catch let e as ValidationError { throw e }
+    catch TrainError.interrupted(let sig, let message) {
+        // Every rank stopped at the same step after the checkpoint: end MPI cleanly.
+        if Communicator.world.isRoot { logLine(message) }
+        Communicator.world.finalize()
+        throw ExitCode(StopSignal.exitStatus(sig))
+    } catch {
         let env = ProcessInfo.processInfo.environment
         if let size = env["OMPI_COMM_WORLD_SIZE"].flatMap(Int.init), size > 1 {
             let rank = env["OMPI_COMM_WORLD_RANK"] ?? "?"

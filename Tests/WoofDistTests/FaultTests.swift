@@ -42,6 +42,28 @@ final class FaultTests: XCTestCase {
         }
     }
 
+    /// SIGTERM on rank 0 only: every rank stops after the same step, the checkpoint is
+    /// written, the job exits 143 saying how to resume, and --resume reaches the parameters
+    /// of an uninterrupted run.
+    func testSIGTERMStopsEveryRankWithACheckpointAndResumes() throws {
+        for np in [1, 2] {
+            let common = ["--mode", "lora", "--epochs", "3", "--images", "32", "--batch-size", "8"]
+            let ref = try mpi.trainedParameters(np: np, common).tensor("values").data
+            let dir = tmp("sigterm-\(np)")
+            let stopped = try mpi.mpirun(np, common + ["--run-dir", dir, "--signal-rank", "0", "--signal-step", "5"])
+            XCTAssertEqual(stopped.status, 143, stopped.output)
+            // One rank stops at once; ranks learn of it in the next step's allreduce.
+            let at = np == 1 ? 5 : 6
+            XCTAssertTrue(stopped.output.contains("stopped by SIGTERM after step \(at)") && stopped.output.contains("--resume"), stopped.output)
+            let out = tmp("sigterm-resumed-\(np).safetensors")
+            let resumed = try mpi.mpirun(np, common + ["--run-dir", dir, "--resume", "--out", out])
+            XCTAssertEqual(resumed.status, 0, resumed.output)
+            let got = try SafeTensorsFile(path: out).tensor("values").data
+            XCTAssertLessThan(relativeError(got, ref), np == 1 ? 1e-30 : 1e-6, "-np \(np)")
+            print("[fault] -np \(np): SIGTERM at step 5 → stopped after step \(at), resume → relative difference \(String(format: "%.1e", relativeError(got, ref)))")
+        }
+    }
+
     func testAFailingRankAbortsTheJobAndIsNamed() throws {
         let r = try mpi.mpirun(2, ["--epochs", "50", "--fail-rank", "1", "--fail-step", "2"], timeout: 30)
         XCTAssertNotEqual(r.status, 0)

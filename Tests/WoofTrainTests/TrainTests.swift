@@ -44,14 +44,16 @@ final class MemorySource: BatchSource {
     }
 }
 
-final class TrainTests: XCTestCase {
+/// The tiny trainer and scratch directories the training tests share.
+extension XCTestCase {
     func tmpDir(_ name: String) -> String {
         let d = NSTemporaryDirectory() + "woof-train-\(getpid())-\(name)"
         try? FileManager.default.removeItem(atPath: d)
         return d
     }
 
-    func tinyTrainer(mode: String, epochs: Int = 2, out: String, checkpointEvery: Int = 0) throws -> Trainer {
+    func tinyTrainer(mode: String, epochs: Int = 2, out: String, checkpointEvery: Int = 0,
+                     validate: ((Tape) throws -> EvalResult)? = nil) throws -> Trainer {
         var cfg = TrainConfig()
         cfg.mode = mode; cfg.epochs = epochs; cfg.batchSize = 8; cfg.seed = 5; cfg.checkpointEvery = checkpointEvery
         cfg.loraRank = 4; cfg.loraAlpha = 8; cfg.lr = mode == "lora" ? 3e-3 : 1e-3
@@ -59,12 +61,14 @@ final class TrainTests: XCTestCase {
         try model.loadWeights(path: sharedPath("golden/tiny_vit.safetensors"))
         model.reinitializeHead(seed: cfg.seed)
         let t = Trainer(config: cfg, model: model, train: MemorySource(count: 64, batch: 8), classNames: (0..<10).map(String.init),
-                        validate: nil, outDir: out)
+                        validate: validate, outDir: out)
         t.showProgress = false
         t.log = { _ in }
         return t
     }
+}
 
+final class TrainTests: XCTestCase {
     func testLossDecreasesAndLoRAFreezesTheBase() throws {
         for mode in ["full", "lora"] {
             let t = try tinyTrainer(mode: mode, epochs: 6, out: tmpDir("dec-\(mode)"))

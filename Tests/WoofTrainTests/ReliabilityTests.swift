@@ -1,0 +1,104 @@
+import XCTest
+import WoofTestSupport
+import WoofCore
+import WoofIO
+@testable import WoofTrain
+
+/// Nothing lost, nothing overwritten (issue 21): the final export, a stop by signal, a
+/// failed evaluation, the run directory's lock and refusals, outputs that are inputs.
+final class ReliabilityTests: XCTestCase {
+    func parameters(_ t: Trainer) -> [Float] { Array(UnsafeBufferPointer(start: t.model.params.values, count: t.model.params.count)) }
+
+    /// A run killed during its final export left no model: --resume exports the final one.
+    func testResumingAFinishedRunExportsTheFinalModel() throws {
+        let out = tmpDir("final-export")
+        let t = try tinyTrainer(mode: "lora", epochs: 2, out: out)
+        try t.run()
+        let final = try SafeTensorsFile(path: out + "/model.safetensors").tensor("head.weight").data
+        try FileManager.default.removeItem(atPath: out + "/model.safetensors")
+        let again = try tinyTrainer(mode: "lora", epochs: 2, out: out)
+        XCTAssertTrue(try again.resume())
+        try again.run()
+        XCTAssertEqual(try SafeTensorsFile(path: out + "/model.safetensors").tensor("head.weight").data, final)
+    }
+
+    /// A signal stops the run after the current step with a checkpoint; resuming reaches the
+    /// parameters of an uninterrupted run bit for bit.
+    func testAStopSignalCheckpointsAndResumesExactly() throws {
+        let whole = try tinyTrainer(mode: "full", epochs: 2, out: tmpDir("sig-whole"))
+        try whole.run()
+        let out = tmpDir("sig-run")
+        let first = try tinyTrainer(mode: "full", epochs: 2, out: out)
+        first.afterStep = { s in if s.step == 5 { StopSignal.simulate(SIGTERM) } }
+        defer { StopSignal.reset() }
+        XCTAssertThrowsError(try first.run()) { e in
+            guard case TrainError.interrupted(let sig, let message) = e else { return XCTFail("\(e)") }
+            XCTAssertEqual(sig, SIGTERM)
+            XCTAssertTrue(message.contains("after step 5") && message.contains("--resume"), message)
+        }
+        StopSignal.reset()
+        let second = try tinyTrainer(mode: "full", epochs: 2, out: out)
+        XCTAssertTrue(try second.resume())
+        XCTAssertEqual(second.state.step, 5)
+        try second.run()
+        XCTAssertTrue(parameters(whole) == parameters(second))
+    }
+
+    /// The epoch is checkpointed before it is evaluated: a failing evaluation costs no
+    /// training, and the resumed run evaluates that epoch without training it again.
+    func testAFailedEvaluationKeepsTheTrainedEpoch() throws {
+        struct BadImage: Error {}
+        let out = tmpDir("eval-fails")
+        let first = try tinyTrainer(mode: "lora", epochs: 1, out: out, validate: { _ in throw BadImage() })
+        XCTAssertThrowsError(try first.run())
+        let stepsDone = first.state.step
+        let ok = EvalResult(images: 1, correct: 1, classes: ["a"], confusion: [[1]], otherPredictions: 0, seconds: 1, predictions: [])
+        let second = try tinyTrainer(mode: "lora", epochs: 1, out: out, validate: { _ in ok })
+        XCTAssertTrue(try second.resume())
+        XCTAssertEqual(second.state.step, stepsDone, "the trained epoch was kept")
+        try second.run()
+        XCTAssertEqual(second.state.step, stepsDone, "no step was trained again")
+        XCTAssertEqual(second.history.map(\.valTop1), [1])
+    }
+
+    func testOneRunPerDirectoryAndNoFinishedModelReplaced() throws {
+        let dir = tmpDir("lock")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let held = try RunDirectoryLock(directory: dir)
+        XCTAssertThrowsError(try RunDirectoryLock(directory: dir)) { e in
+            XCTAssertTrue("\(e)".contains("another run (pid \(getpid()))"), "\(e)")
+        }
+        withExtendedLifetime(held) {}
+        try Data("m".utf8).write(to: URL(fileURLWithPath: dir + "/model.safetensors"))
+        for resume in [false, true] {
+            XCTAssertThrowsError(try prepareOutputDirectory(dir, resume: resume, comm: .world)) { e in
+                XCTAssertTrue("\(e)".contains("holds a finished model"), "\(e)")
+            }
+        }
+        let file = dir + "/model.safetensors"
+        XCTAssertThrowsError(try prepareOutputDirectory(file, resume: false, comm: .world)) { e in
+            XCTAssertTrue("\(e)".contains("--out is a file"), "\(e)")
+        }
+    }
+
+    func testStaleTempFilesOfDeadWritersAreRemoved() throws {
+        let dir = tmpDir("stale")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dead: Int32 = 2_000_000_000, live = getpid()
+        for name in [".model.safetensors.tmp-\(dead)", ".model.safetensors.tmp-\(live)", "model.safetensors"] {
+            try Data().write(to: URL(fileURLWithPath: dir + "/" + name))
+        }
+        XCTAssertEqual(RunDirectoryLock.removeStaleTempFiles(in: dir), [".model.safetensors.tmp-\(dead)"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).sorted(),
+                       [".model.safetensors.tmp-\(live)", "model.safetensors"])
+    }
+
+    func testAnOutputThatIsTheInputIsRefused() {
+        var o = EvalOptions()
+        o.weights = sharedPath("golden/tiny_vit.safetensors")
+        o.predictions = o.weights
+        XCTAssertThrowsError(try o.validate()) { XCTAssertTrue("\($0)".contains("--predictions"), "\($0)") }
+        o.predictions = "/tmp/p.csv"; o.summary = "/tmp/p.csv"
+        XCTAssertThrowsError(try o.validate()) { XCTAssertTrue("\($0)".contains("the same file"), "\($0)") }
+    }
+}
