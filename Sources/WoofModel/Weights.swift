@@ -28,6 +28,9 @@ extension VisionTransformer {
             guard t.shape == e.shape else {
                 problems.append("shape mismatch for '\(e.name)': file has \(t.shape), model needs \(e.shape)"); continue
             }
+            if let bad = t.data.firstIndex(where: { !$0.isFinite }) {
+                problems.append("non-finite value in '\(e.name)' (\(t.data[bad]) at element \(bad))")
+            }
         }
         for name in file.names where !params.contains(name) || name.contains("lora_") {
             if replaceHead && isHead(name) { continue }
@@ -35,8 +38,9 @@ extension VisionTransformer {
         }
         if !problems.isEmpty {
             let count = { (k: String) in problems.filter { $0.hasPrefix(k) }.count }
-            let summary = "\(count("shape mismatch")) shape mismatches, \(count("missing")) missing keys, \(count("unexpected")) unexpected keys for a \(config.embedDim)-dim, depth-\(config.depth), \(config.numClasses)-class ViT"
-            problems = problems.filter { $0.hasPrefix("shape") } + problems.filter { $0.hasPrefix("missing") } + problems.filter { $0.hasPrefix("unexpected") }
+            let nonFinite = count("non-finite") > 0 ? "\(count("non-finite")) tensors with NaN or infinity, " : ""
+            let summary = "\(nonFinite)\(count("shape mismatch")) shape mismatches, \(count("missing")) missing keys, \(count("unexpected")) unexpected keys for a \(config.embedDim)-dim, depth-\(config.depth), \(config.numClasses)-class ViT"
+            problems = problems.filter { $0.hasPrefix("non-finite") } + problems.filter { $0.hasPrefix("shape") } + problems.filter { $0.hasPrefix("missing") } + problems.filter { $0.hasPrefix("unexpected") }
             if problems.count > 12 { problems = Array(problems.prefix(12)) + ["… and \(problems.count - 12) more"] }
             problems.insert(summary, at: 0)
             throw ModelError.weights(path: file.path, problems: problems)

@@ -49,6 +49,7 @@ public func runEvaluation(_ o: EvalOptions, log: (String) -> Void) throws -> Str
     let path = resolveWeights(explicit: o.weights.isEmpty ? nil : o.weights)
     let model = try modelForEvaluation(weights: path)
     if o.zeroShot && model.config.numClasses != 1000 { throw TrainError.invalidOption("--zero-shot needs a 1000-class ImageNet model") }
+    try checkClasses(of: path, classes: model.config.numClasses, against: set)
     log("evaluating \(path) (\(model.config.numClasses) classes\(o.zeroShot ? ", zero-shot on the ten ImageWoof classes" : "")) on \(root.path)/\(o.split): \(set.count) images")
     let loader = BatchLoader(dataset: set, batchSize: o.batchSize, mode: .eval, workers: 2, prefetch: 2)
     let result = try evaluate(model: model, loader: loader, zeroShot: o.zeroShot, progress: Progress("eval", total: set.count))
@@ -59,4 +60,21 @@ public func runEvaluation(_ o: EvalOptions, log: (String) -> Void) throws -> Str
         log("summary: \(p)")
     }
     return result.table(classNames: names)
+}
+
+/// A fine-tuned model is scored only on the classes it was trained on: the same count, and
+/// when its `config.json` names them (timm's `label_names`), the same classes in the same order.
+func checkClasses(of weights: String, classes: Int, against set: ImageFolder) throws {
+    guard classes != 1000 else { return }   // an ImageNet head: the zero-shot or 1000-way scoring
+    struct Labels: Decodable { var label_names: [String]? }
+    let configPath = (weights as NSString).deletingLastPathComponent + "/config.json"
+    let names = try JSONFile.readIfPresent(Labels.self, from: configPath)?.label_names
+    let data = "\(set.root)/\(set.split)"
+    guard classes == set.classes.count else {
+        throw TrainError.invalidOption("\(weights): its head has \(classes) classes\(names.map { " (\($0.joined(separator: ", ")))" } ?? ""), the data \(data) has \(set.classes.count)")
+    }
+    if let names, names != set.classes {
+        let i = zip(names, set.classes).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? 0
+        throw TrainError.invalidOption("\(weights): class \(i) of the model is '\(names[i])' (\(configPath)), of the data \(data) '\(set.classes[i])'")
+    }
 }

@@ -26,8 +26,8 @@ public func pretrainedForFineTuning(weights: String, mode: TrainMode, classes: I
     model.reinitializeHead(seed: seed)
     if headInit == "imagenet" {
         guard classes == ImageWoof.imageNetIndices.count, let w = file["head.weight"], let b = file["head.bias"],
-              w.shape.count == 2, w.shape[0] == 1000, b.count == 1000 else {
-            throw TrainError.invalidOption("--head-init imagenet needs a 1000-class ImageNet head in \(weights) and the ten ImageWoof classes")
+              w.shape == [1000, model.config.embedDim], b.shape == [1000] else {
+            throw TrainError.invalidOption("--head-init imagenet needs a 1000 × \(model.config.embedDim) ImageNet head in \(weights) (has \(file["head.weight"]?.shape.description ?? "none")) and the ten ImageWoof classes (the data has \(classes))")
         }
         let d = w.shape[1]
         var hw: [Float] = [], hb: [Float] = []
@@ -94,6 +94,7 @@ func runTrainingPhase(_ config: TrainConfig, resume: Bool, headFrom: String?, lo
     guard config.batchSize % comm.size == 0 else {
         throw TrainError.invalidOption("--batch-size \(config.batchSize) is not divisible by the \(comm.size) ranks")
     }
+    try config.checkMemory(perRankBatch: config.batchSize / comm.size, ranksOnNode: comm.localSize)
     Parallel.configure(threads: config.threads)
     let root = resolveDataRoot(explicit: config.data.isEmpty ? nil : config.data)
     var cfg = config
@@ -105,9 +106,8 @@ func runTrainingPhase(_ config: TrainConfig, resume: Bool, headFrom: String?, lo
     if let l = cfg.limit { trainSet = trainSet.limited(to: l) }
     if let l = cfg.evalLimit { valSet = valSet.limited(to: l) }
     log("data: \(root.path) (from \(root.source.rawValue)): \(trainSet.count) train, \(valSet.count) val images, \(trainSet.classes.count) classes")
-    guard FileManager.default.isReadableFile(atPath: cfg.weights) else {
-        throw TrainError.invalidOption("\(cfg.weights): weights file not found or unreadable (use --weights FILE or run `make weights`)")
-    }
+    cfg.weightsFingerprint = try weightsFingerprint(cfg.weights)
+    cfg.dataFingerprint = Fingerprint.list(trainSet.samples.map(\.relativePath))
     let model = try pretrainedForFineTuning(weights: cfg.weights, mode: cfg.trainMode, classes: trainSet.classes.count,
                                             seed: cfg.seed, headInit: cfg.headInit, headFrom: headFrom)
     log("model: ViT-Ti/16 from \(cfg.weights), \(cfg.mode) fine-tuning, \(model.params.trainableCount) trainable of \(model.params.count) parameters, head \(headFrom.map { "from \($0)" } ?? "init " + cfg.headInit)\(cfg.layerDecay < 1 ? ", layer decay \(cfg.layerDecay)" : "")")
@@ -168,4 +168,14 @@ func prepareOutputDirectory(_ out: String, resume: Bool, comm: Communicator) thr
     let lock = try RunDirectoryLock(directory: out)
     RunDirectoryLock.removeStaleTempFiles(in: out)
     return lock
+}
+
+/// The fingerprint of a readable weights file; a missing file or a directory is named.
+func weightsFingerprint(_ path: String) throws -> String {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
+          FileManager.default.isReadableFile(atPath: path) else {
+        throw TrainError.invalidOption("\(path): weights file not found, unreadable or a directory (use --weights FILE or run `make weights`)")
+    }
+    return try Fingerprint.file(path)
 }

@@ -36,13 +36,18 @@ public struct TrainConfig: Codable, Equatable {
     public var linearProbeEpochs: Int = 0
     /// Evaluate on val after every N-th epoch (and always after the last).
     public var evalEvery: Int = 1
+    /// What the run trains from, so a resume on other weights or data is refused: the
+    /// weights file's size and hashes of its header and data, and a hash of the training
+    /// file list (set by the run; absent in checkpoints from before they were recorded).
+    public var weightsFingerprint: String? = nil
+    public var dataFingerprint: String? = nil
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case version, mode, epochs, batchSize, lr, weightDecay, warmup, loraRank, loraAlpha, loraTargets, labelSmoothing
         case seed, limit, evalLimit, checkpointEvery, data, weights, out, threads, loaderWorkers, overlap
-        case headInit, layerDecay, linearProbeEpochs, evalEvery
+        case headInit, layerDecay, linearProbeEpochs, evalEvery, weightsFingerprint, dataFingerprint
     }
 
     // Options added later decode to their defaults, so older checkpoints still resume.
@@ -74,6 +79,8 @@ public struct TrainConfig: Codable, Equatable {
         layerDecay = try c.decodeIfPresent(Double.self, forKey: .layerDecay) ?? d.layerDecay
         linearProbeEpochs = try c.decodeIfPresent(Int.self, forKey: .linearProbeEpochs) ?? d.linearProbeEpochs
         evalEvery = try c.decodeIfPresent(Int.self, forKey: .evalEvery) ?? d.evalEvery
+        weightsFingerprint = try c.decodeIfPresent(String.self, forKey: .weightsFingerprint)
+        dataFingerprint = try c.decodeIfPresent(String.self, forKey: .dataFingerprint)
     }
 
     /// Whether the epoch `epoch` (0-based) ends with an evaluation.
@@ -98,22 +105,52 @@ public struct TrainConfig: Codable, Equatable {
         guard modes.contains(mode) else { throw bad("--mode must be full or lora, not '\(mode)'") }
         guard loaderWorkers > 0 else { throw bad("--loader-workers must be positive") }
         guard linearProbeEpochs >= 0 else { throw bad("--linear-probe-epochs must be ≥ 0") }
-        guard epochs > 0 else { throw bad("--epochs must be a positive integer") }
+        guard epochs > 0, epochs <= Self.maxEpochs else { throw bad("--epochs must be in 1…\(Self.maxEpochs)") }
         guard batchSize > 0 else { throw bad("--batch-size must be a positive integer") }
         guard learningRate > 0, learningRate.isFinite else { throw bad("--lr must be positive") }
         guard weightDecay >= 0, weightDecay.isFinite else { throw bad("--weight-decay must be ≥ 0") }
         guard warmup >= 0, warmup < 1 else { throw bad("--warmup is a fraction of the steps in [0, 1)") }
         guard labelSmoothing >= 0, labelSmoothing < 1 else { throw bad("--label-smoothing must be in [0, 1)") }
-        guard threads > 0 else { throw bad("--threads must be positive") }
+        guard threads > 0, threads <= Self.maxThreads else { throw bad("--threads must be in 1…\(Self.maxThreads) (4 × the \(Self.cores) cores)") }
+        guard loaderWorkers <= Self.maxThreads else { throw bad("--loader-workers must be at most \(Self.maxThreads) (4 × the \(Self.cores) cores)") }
         guard checkpointEvery >= 0 else { throw bad("--checkpoint-every must be ≥ 0") }
         if let l = limit, l <= 0 { throw bad("--limit must be positive") }
         guard headInit == "random" || headInit == "imagenet" else { throw bad("--head-init must be random or imagenet, not '\(headInit)'") }
         guard layerDecay > 0, layerDecay <= 1 else { throw bad("--layer-decay must be in (0, 1]") }
         if let l = evalLimit, l <= 0 { throw bad("--eval-limit must be positive") }
         guard evalEvery > 0 else { throw bad("--eval-every must be a positive integer") }
+        if mode == "lora", let widest = Self.maxLoRARank(targets: loraTargets), loraRank > widest {
+            throw bad("--lora-rank \(loraRank) is above the width of the adapted layers (\(widest)): a rank-r update cannot exceed it")
+        }
         if mode == "lora" {
             do { try LoRAConfig(rank: loraRank, alpha: Float(loraAlpha), targets: loraTargets).validate() }
             catch { throw bad("\(error)".replacingOccurrences(of: "invalid model configuration: ", with: "")) }
+        }
+    }
+
+    static let maxEpochs = 10_000
+    static let cores = ProcessInfo.processInfo.activeProcessorCount
+    static var maxThreads: Int { 4 * cores }
+
+    /// The largest meaningful LoRA rank for `targets`: the smallest in/out width among them.
+    static func maxLoRARank(targets: [String]) -> Int? {
+        ViTConfig.vitTiny().denseLayers.filter { targets.contains($0.short) }.map { min($0.inputs, $0.outputs) }.min()
+    }
+
+    /// Resident memory a training step needs per image, measured on ViT-Ti (1,433 MiB peak at
+    /// batch 32 in full fine-tuning, about 150 MiB of it weights, optimizer and code).
+    static let trainingMiBPerImage = 40.0
+    static let baseMiB = 150.0
+
+    /// Refuses a batch whose step would need more memory than this machine has, before
+    /// anything is allocated. `ranksOnNode` ranks share the machine.
+    public func checkMemory(perRankBatch: Int, ranksOnNode: Int) throws {
+        let needMiB = Double(ranksOnNode) * (Self.baseMiB + Double(perRankBatch) * Self.trainingMiBPerImage)
+        let haveMiB = Double(ProcessInfo.processInfo.physicalMemory) / 1_048_576
+        guard needMiB <= haveMiB else {
+            let fit = max(0, Int((haveMiB / Double(ranksOnNode) - Self.baseMiB) / Self.trainingMiBPerImage))
+            throw TrainError.invalidOption(String(format: "--batch-size %d needs about %.0f GiB for %d rank(s) on this machine, which has %.0f GiB: at most %d images per rank fit",
+                                                  batchSize, needMiB / 1024, ranksOnNode, haveMiB / 1024, fit))
         }
     }
 

@@ -92,17 +92,42 @@ public final class Trainer {
     public func resume() throws -> Bool {
         guard FileManager.default.fileExists(atPath: checkpointPath) else { return false }
         let (s, saved) = try Checkpoint.load(from: checkpointPath, model: model, optimizer: optimizer)
-        var a = saved, b = config
-        for c in [\TrainConfig.out, \TrainConfig.data, \TrainConfig.weights] { a[keyPath: c] = ""; b[keyPath: c] = "" }
-        a.threads = 0; b.threads = 0; a.loaderWorkers = 0; b.loaderWorkers = 0; a.epochs = 0; b.epochs = 0
-        a.overlap = true; b.overlap = true; a.evalEvery = 1; b.evalEvery = 1  // none changes the numbers
-        guard a == b else {
-            throw TrainError.checkpoint("\(checkpointPath) was made with different settings; run without --resume into a new --out, or repeat the original options")
-        }
+        try Trainer.checkResumable(saved: saved, now: config, checkpoint: checkpointPath)
         state = s
         history = try loadHistory().filter { $0.epoch < s.epoch }
         log("resuming from \(checkpointPath): epoch \(s.epoch + 1), batch \(s.batchInEpoch), step \(s.step)")
         return true
+    }
+
+    /// Refuses a resume whose settings differ from the checkpoint's in anything that changes
+    /// the numbers, naming the option; paths, threads, workers, epochs, overlap, evaluation
+    /// and checkpoint frequency may change.
+    static func checkResumable(saved: TrainConfig, now: TrainConfig, checkpoint: String) throws {
+        for (option, a, b) in [("--weights", saved.weightsFingerprint, now.weightsFingerprint), ("--data", saved.dataFingerprint, now.dataFingerprint)] {
+            if let a, let b, a != b {
+                throw TrainError.checkpoint("\(checkpoint) was made from other \(option) (\(option == "--weights" ? saved.weights : saved.data), fingerprint \(a); now \(b)); repeat the original \(option), or run without --resume into a new --out")
+            }
+        }
+        var a = saved, b = now
+        for c in [\TrainConfig.out, \TrainConfig.data, \TrainConfig.weights] { a[keyPath: c] = ""; b[keyPath: c] = "" }
+        a.threads = 0; b.threads = 0; a.loaderWorkers = 0; b.loaderWorkers = 0; a.epochs = 0; b.epochs = 0
+        a.overlap = true; b.overlap = true; a.evalEvery = 1; b.evalEvery = 1  // none changes the numbers
+        a.checkpointEvery = 0; b.checkpointEvery = 0; a.evalLimit = nil; b.evalLimit = nil
+        a.weightsFingerprint = nil; b.weightsFingerprint = nil; a.dataFingerprint = nil; b.dataFingerprint = nil
+        guard a != b else { return }
+        let differing = zip(Mirror(reflecting: a).children, Mirror(reflecting: b).children)
+            .first { "\($0.0.value)" != "\($0.1.value)" }
+        let option = differing.flatMap { $0.0.label }.map { "--" + $0.replacingOccurrences(of: "([a-z])([A-Z])", with: "$1-$2", options: .regularExpression).lowercased() } ?? "a setting"
+        let values = differing.map { " (checkpoint: \(Trainer.shown($0.0.value)), now: \(Trainer.shown($0.1.value)))" } ?? ""
+        throw TrainError.checkpoint("\(checkpoint) was made with another \(option)\(values); repeat the original options, or run without --resume into a new --out")
+    }
+
+    /// An option's value as a user typed it (optionals unwrapped).
+    static func shown(_ v: Any) -> String {
+        let s = "\(v)"
+        if s == "nil" { return "unset" }
+        if s.hasPrefix("Optional("), s.hasSuffix(")") { return String(s.dropFirst(9).dropLast()) }
+        return s
     }
 
     /// The finished epochs' metrics (none before the first epoch ends); a damaged line is an

@@ -2,6 +2,7 @@ import XCTest
 import WoofTestSupport
 import WoofCore
 import WoofIO
+import WoofModel
 @testable import WoofTrain
 
 /// Nothing lost, nothing overwritten (issue 21): the final export, a stop by signal, a
@@ -100,5 +101,60 @@ final class ReliabilityTests: XCTestCase {
         XCTAssertThrowsError(try o.validate()) { XCTAssertTrue("\($0)".contains("--predictions"), "\($0)") }
         o.predictions = "/tmp/p.csv"; o.summary = "/tmp/p.csv"
         XCTAssertThrowsError(try o.validate()) { XCTAssertTrue("\($0)".contains("the same file"), "\($0)") }
+    }
+}
+
+/// Nothing silently wrong (issue 21): resumes on other inputs or settings, non-finite
+/// weights, options beyond their limits, a model scored on classes it was not trained on.
+final class RefusalTests: XCTestCase {
+    func testAResumeNamesTheSettingOrInputThatDiffers() throws {
+        var saved = TrainConfig(), now = TrainConfig()
+        saved.weightsFingerprint = "aaaa"; now.weightsFingerprint = "bbbb"
+        XCTAssertThrowsError(try Trainer.checkResumable(saved: saved, now: now, checkpoint: "ck")) {
+            XCTAssertTrue("\($0)".contains("other --weights"), "\($0)")
+        }
+        now.weightsFingerprint = "aaaa"; saved.dataFingerprint = "1"; now.dataFingerprint = "2"
+        XCTAssertThrowsError(try Trainer.checkResumable(saved: saved, now: now, checkpoint: "ck")) {
+            XCTAssertTrue("\($0)".contains("other --data"), "\($0)")
+        }
+        now.dataFingerprint = "1"; now.lr = 0.5
+        XCTAssertThrowsError(try Trainer.checkResumable(saved: saved, now: now, checkpoint: "ck")) {
+            XCTAssertTrue("\($0)".contains("another --lr (checkpoint: unset, now: 0.5)"), "\($0)")
+        }
+        now.lr = nil; now.checkpointEvery = 7; now.evalLimit = 10; now.threads = 1; now.epochs = 9
+        XCTAssertNoThrow(try Trainer.checkResumable(saved: saved, now: now, checkpoint: "ck"), "harmless options may change")
+        now.batchSize = 64
+        XCTAssertThrowsError(try Trainer.checkResumable(saved: saved, now: now, checkpoint: "ck")) {
+            XCTAssertTrue("\($0)".contains("another --batch-size (checkpoint: 32, now: 64)"), "\($0)")
+        }
+    }
+
+    func testNonFiniteWeightsAreRefusedByName() throws {
+        let file = try SafeTensorsFile(path: sharedPath("golden/tiny_vit.safetensors"))
+        var tensors: [String: NamedTensor] = [:]
+        for n in file.names { tensors[n] = NamedTensor(shape: file[n]!.shape, data: file[n]!.data) }
+        tensors["blocks.1.mlp.fc2.weight"]!.data[3] = .nan
+        let dir = ScratchDir()
+        try SafeTensorsFile.write(tensors, to: dir.file("nan.safetensors"))
+        let model = try VisionTransformer(config: tinyConfig, mode: .full)
+        XCTAssertThrowsError(try model.loadWeights(path: dir.file("nan.safetensors"))) {
+            XCTAssertTrue("\($0)".contains("non-finite value in 'blocks.1.mlp.fc2.weight'"), "\($0)")
+        }
+    }
+
+    func testOptionsBeyondTheirLimitsAreRefusedWithTheLimit() {
+        func message(_ change: (inout TrainConfig) -> Void) -> String {
+            var c = TrainConfig(); change(&c)
+            do { try c.validate(forUser: true); return "accepted" } catch { return "\(error)" }
+        }
+        XCTAssertTrue(message { $0.epochs = Int.max }.contains("1…10000"))
+        XCTAssertTrue(message { $0.threads = 100_000 }.contains("--threads must be in 1…"))
+        XCTAssertTrue(message { $0.loaderWorkers = 20_000 }.contains("--loader-workers must be at most"))
+        XCTAssertTrue(message { $0.mode = "lora"; $0.loraRank = 500 }.contains("above the width of the adapted layers (192)"))
+        var c = TrainConfig(); c.batchSize = 1 << 30
+        XCTAssertThrowsError(try c.checkMemory(perRankBatch: c.batchSize, ranksOnNode: 1)) {
+            XCTAssertTrue("\($0)".contains("images per rank fit"), "\($0)")
+        }
+        XCTAssertNoThrow(try TrainConfig().checkMemory(perRankBatch: 32, ranksOnNode: 1))
     }
 }
