@@ -58,7 +58,10 @@ public enum Checkpoint {
     }
 
     /// Loads a checkpoint into `model` and `optimizer`; the trainable layout must match.
-    public static func load(from path: String, model: VisionTransformer, optimizer: AdamW) throws -> (TrainState, TrainConfig) {
+    /// `check` sees the checkpoint's settings first, so a refusal can name what differs
+    /// before any layout mismatch it causes.
+    public static func load(from path: String, model: VisionTransformer, optimizer: AdamW,
+                            check: (TrainConfig) throws -> Void = { _ in }) throws -> (TrainState, TrainConfig) {
         let f = try SafeTensorsFile(path: path)
         let p = model.params, n = p.trainableCount
         guard f.metadata["format"] == "woof-dist checkpoint 1",
@@ -66,15 +69,16 @@ public enum Checkpoint {
               let adamStep = f.metadata["adamw_step"].flatMap(Int.init) else {
             throw TrainError.checkpoint("\(path): not a woof-dist checkpoint (metadata missing)")
         }
+        let config = try JSONFile.decode(TrainConfig.self, from: Data(configJSON.utf8), path: path, context: "metadata 'config': ")
+        try check(config)
         guard f.metadata["trainable_names"] == p.trainableNames.joined(separator: ",") else {
             throw TrainError.checkpoint("\(path): its trainable parameters differ from this model's (different --mode or LoRA settings?)")
         }
         let values = try f.tensor("trainable"), m = try f.tensor("adamw.m"), v = try f.tensor("adamw.v")
         guard values.count == n, m.count == n, v.count == n else {
-            throw TrainError.checkpoint("\(path): holds \(values.count) trainable values, the model has \(n)")
+            throw TrainError.checkpoint("\(path): holds \(values.count) trainable values, the model has \(n) (data with another number of classes?)")
         }
         let state = try JSONFile.decode(TrainState.self, from: Data(stateJSON.utf8), path: path, context: "metadata 'state': ")
-        let config = try JSONFile.decode(TrainConfig.self, from: Data(configJSON.utf8), path: path, context: "metadata 'config': ")
         values.data.withUnsafeBufferPointer { p.values.update(from: $0.baseAddress!, count: n) }
         optimizer.restore(step: adamStep, m: m.data, v: v.data)
         return (state, config)

@@ -91,8 +91,10 @@ public final class Trainer {
     /// must be those the checkpoint was made with (output dir, threads and data path aside).
     public func resume() throws -> Bool {
         guard FileManager.default.fileExists(atPath: checkpointPath) else { return false }
-        let (s, saved) = try Checkpoint.load(from: checkpointPath, model: model, optimizer: optimizer)
-        try Trainer.checkResumable(saved: saved, now: config, checkpoint: checkpointPath)
+        let now = config, path = checkpointPath
+        let (s, _) = try Checkpoint.load(from: checkpointPath, model: model, optimizer: optimizer) {
+            try Trainer.checkResumable(saved: $0, now: now, checkpoint: path)
+        }
         state = s
         history = try loadHistory().filter { $0.epoch < s.epoch }
         log("resuming from \(checkpointPath): epoch \(s.epoch + 1), batch \(s.batchInEpoch), step \(s.step)")
