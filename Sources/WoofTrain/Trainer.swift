@@ -151,6 +151,7 @@ public final class Trainer {
         if root { try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true) }
         let perEpoch = train.batchesPerEpoch
         guard perEpoch > 0 else { throw TrainError.invalidOption("the training set has fewer images than one batch of \(config.batchSize)") }
+        try RankAgreement.check(config, comm: comm)
         // Every rank starts from rank 0's trainable parameters, and all must agree exactly.
         if let problem = sync.broadcastAndVerify() { throw TrainError.invalidOption(problem) }
         let total = totalSteps

@@ -64,6 +64,15 @@ final class FaultTests: XCTestCase {
         }
     }
 
+    /// An MPMD start where rank 1 has other settings: every rank stops at once, naming the
+    /// setting and the rank, instead of training on or hanging.
+    func testRanksStartedWithOtherSettingsStopNamingTheSetting() throws {
+        let r = try mpi.mpirun(1, ["--epochs", "2", ":", "-np", "1", mpi.binary, "--weights", sharedPath("golden/tiny_vit.safetensors"), "--epochs", "3"])
+        XCTAssertNotEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("ranks disagree on --epochs: rank(s) 1 were started with other settings than rank 0"), r.output)
+        XCTAssertLessThan(r.seconds, 30)
+    }
+
     func testAFailingRankAbortsTheJobAndIsNamed() throws {
         let r = try mpi.mpirun(2, ["--epochs", "50", "--fail-rank", "1", "--fail-step", "2"], timeout: 30)
         XCTAssertNotEqual(r.status, 0)
