@@ -137,8 +137,15 @@ public final class BatchLoader {
     /// image of the batch that failed (naming its path).
     public func next() throws -> Batch? { try state.next() }
 
-    /// Bad images skipped so far (all epochs).
+    /// Bad images skipped so far (all epochs), each file once.
     public var skippedImages: Int { state.withLock { state.skipped } }
+
+    /// Train mode: `next()` throws once more than this fraction of the rank's samples has
+    /// proved unreadable (nil: no limit). A batch that cannot be filled always throws.
+    public var maxSkippedFraction: Double? {
+        get { state.withLock { state.maxSkippedFraction } }
+        set { state.withLock { state.maxSkippedFraction = newValue } }
+    }
 
     /// Throughput figures so far.
     public var stats: LoaderStats { state.currentStats(workers: workers) }
@@ -181,6 +188,10 @@ final class LoaderState {
 
     // Statistics.
     var skipped = 0
+    /// Training samples found unreadable (each counted and reported once).
+    var badSamples = Set<Int>()
+    /// Stop when more than this fraction of the rank's training samples is unreadable.
+    var maxSkippedFraction: Double?
     var imagesDone = 0
     var workerSeconds = 0.0
     var waitSeconds = 0.0
@@ -321,7 +332,7 @@ final class LoaderState {
         var error: Error? = nil
         var chosen = order[pos]
         var okImages = 0
-        var failures: [String] = []
+        var failures: [(sample: Int, message: String)] = []
         switch mode {
         case .eval:
             do {
@@ -329,7 +340,6 @@ final class LoaderState {
                 okImages = 1
             } catch let e {
                 error = e
-                failures.append("\(e)")
             }
         case .train(let seed):
             // Try the sample, then the following ones of this rank's order (wrapping).
@@ -343,11 +353,12 @@ final class LoaderState {
                     ok = true
                     break
                 } catch let e {
-                    failures.append("\(e)")
+                    failures.append((idx, "\(e)"))
                 }
             }
             if ok { okImages = 1 } else {
                 out.update(repeating: 0, count: ImageTransform.floatsPerImage)
+                error = DatasetError(path: dataset.path(of: order[pos]), problem: "no readable training image among the \(attempts) tried from here on: the batch cannot be filled")
             }
         }
         labels[slot][s] = Int32(dataset.samples[chosen].label)
@@ -358,12 +369,17 @@ final class LoaderState {
         workerSeconds += dt
         imagesDone += okImages
         if case .train = mode {
-            skipped += failures.count
-            for f in failures { warn("warning: skipping unreadable image \(f)") }
-        } else if let e = error {
+            for f in failures where badSamples.insert(f.sample).inserted {
+                skipped += 1
+                warn("warning: skipping unreadable image \(f.message)")
+            }
+            if let limit = maxSkippedFraction, Double(badSamples.count) > limit * Double(order.count), error == nil {
+                error = DatasetError(path: dataset.root, problem: "\(badSamples.count) of this rank's \(order.count) training images are unreadable, more than the \(String(format: "%g", 100 * limit))% allowed; the last: \(failures.last?.message ?? "?")")
+            }
+        } else if error != nil {
             skipped += 1
-            if s < errorSlots[slot] { errors[slot] = e; errorSlots[slot] = s }  // first failing image
         }
+        if let e = error, s < errorSlots[slot] { errors[slot] = e; errorSlots[slot] = s }  // first failing image
         done[slot] += 1
         if done[slot] == batchCount(b) { cond.broadcast() }
         cond.unlock()

@@ -59,6 +59,10 @@ public func modelForEvaluation(weights: String) throws -> VisionTransformer {
     return model
 }
 
+/// A run stops once more than this fraction of a rank's training images proved unreadable
+/// (each is skipped with a warning until then): beyond it the data is broken, not noisy.
+public let maxUnreadableTrainingFraction = 0.05
+
 /// Compute threads per rank by default: the cores shared among the ranks on this node.
 public func defaultThreadsPerRank(_ comm: Communicator = .world) -> Int {
     max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, comm.localSize))
@@ -119,6 +123,7 @@ func runTrainingPhase(_ config: TrainConfig, resume: Bool, headFrom: String?, lo
     let trainLoader = BatchLoader(dataset: trainSet, batchSize: perRank, mode: .train(seed: cfg.seed),
                                   workers: cfg.loaderWorkers, prefetch: 2, rank: comm.rank, worldSize: comm.size,
                                   warn: { rawLog("rank \(comm.rank): \($0)") })
+    trainLoader.maxSkippedFraction = maxUnreadableTrainingFraction
     let valLoader = BatchLoader(dataset: valSet, batchSize: perRank, mode: .eval, workers: cfg.loaderWorkers, prefetch: 2,
                                 rank: comm.rank, worldSize: comm.size)
     var lastEvaluation: EvalResult?

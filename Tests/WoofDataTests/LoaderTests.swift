@@ -66,6 +66,29 @@ final class LoaderTests: XCTestCase {
         XCTAssertEqual(evSeen, Array(stride(from: 1, to: 60, by: 2)))
     }
 
+    /// Unreadable training data stops the loader instead of yielding zero tensors: a batch
+    /// that cannot be filled, or more bad files than the allowed fraction.
+    func testUnreadableTrainingDataStopsTheLoader() throws {
+        let dir = ScratchDir()
+        for c in ["a", "b"] { for i in 0..<6 { dir.write("train/\(c)/\(i).JPEG", Data("not an image".utf8)) } }
+        let ds = try ImageFolder(root: dir.path, split: "train")
+        let none = BatchLoader(dataset: ds, batchSize: 4, mode: .train(seed: 1), workers: 2, warn: { _ in })
+        none.startEpoch(0)
+        XCTAssertThrowsError(try none.next()) { XCTAssertTrue("\($0)".contains("the batch cannot be filled"), "\($0)") }
+        XCTAssertEqual(none.skippedImages, 12, "each bad file counted once")
+
+        let jpeg = smallJPEG()
+        for c in ["a", "b"] { for i in 0..<6 { dir.write("train/\(c)/\(i).JPEG", jpeg) } }
+        dir.write("train/a/3.JPEG", Data())
+        dir.write("train/b/4.JPEG", Data())
+        let some = BatchLoader(dataset: ds, batchSize: 4, mode: .train(seed: 1), workers: 2, warn: { _ in })
+        some.maxSkippedFraction = 0.1
+        some.startEpoch(0)
+        XCTAssertThrowsError(try { while try some.next() != nil {} }()) {
+            XCTAssertTrue("\($0)".contains("2 of this rank's 12 training images are unreadable, more than the 10% allowed"), "\($0)")
+        }
+    }
+
     func testCorruptFilesAreSkippedInTrainAndThrowInEval() throws {
         let dir = ScratchDir()
         let jpeg = smallJPEG()
