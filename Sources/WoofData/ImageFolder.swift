@@ -64,8 +64,7 @@ public struct ImageFolder {
             for name in names where !name.hasPrefix(".") {
                 let ext = (name as NSString).pathExtension.lowercased()
                 guard ImageFolder.imageExtensions.contains(ext) else { continue }
-                var d: ObjCBool = false
-                guard fm.fileExists(atPath: ImageFolder.join(dir, name), isDirectory: &d), !d.boolValue else { continue }
+                guard try ImageFolder.isRegularFile(ImageFolder.join(dir, name)) else { continue }
                 samples.append(Sample(relativePath: "\(split)/\(cls)/\(name)", label: label))
                 found += 1
             }
@@ -75,6 +74,20 @@ public struct ImageFolder {
         }
         samples.sort { $0.relativePath.utf8.lexicographicallyPrecedes($1.relativePath.utf8) }
         self.samples = samples
+    }
+
+    /// Whether `path` (links followed) is a regular file: false for a directory or a
+    /// dangling link; a FIFO, device or socket is refused by name, since reading it could
+    /// block the loader forever.
+    static func isRegularFile(_ path: String) throws -> Bool {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return false }
+        let type = st.st_mode & S_IFMT
+        if type == S_IFDIR { return false }
+        guard type == S_IFREG else {
+            throw DatasetError(path: path, problem: "not a regular file (a FIFO, device or socket): remove it from the data")
+        }
+        return true
     }
 
     /// Sorted class folder names (non-hidden directories) of `root/split`.

@@ -78,6 +78,12 @@ public enum Checkpoint {
         guard values.count == n, m.count == n, v.count == n else {
             throw TrainError.checkpoint("\(path): holds \(values.count) trainable values, the model has \(n) (data with another number of classes?)")
         }
+        for (name, t) in [("trainable", values), ("adamw.m", m), ("adamw.v", v)] {
+            if let i = t.data.firstIndex(where: { !$0.isFinite }) {
+                let param = p.entries.first { $0.trainable && $0.offset <= i && i < $0.offset + $0.count }?.name ?? "?"
+                throw TrainError.checkpoint("\(path): non-finite value in '\(name)' at element \(i) (parameter '\(param)'): the checkpoint is damaged; resume from an earlier one or start again")
+            }
+        }
         let state = try JSONFile.decode(TrainState.self, from: Data(stateJSON.utf8), path: path, context: "metadata 'state': ")
         values.data.withUnsafeBufferPointer { p.values.update(from: $0.baseAddress!, count: n) }
         optimizer.restore(step: adamStep, m: m.data, v: v.data)

@@ -118,6 +118,7 @@ func runTrainingPhase(_ config: TrainConfig, resume: Bool, headFrom: String?, lo
     log("ranks: \(comm.size) (\(comm.localSize) on this node), \(Parallel.threads) compute threads per rank, gradient allreduce \(cfg.overlap ? "overlapped with the backward pass" : "blocking after the backward pass")")
 
     let lock = try prepareOutputDirectory(cfg.out, resume: resume, comm: comm)
+    try checkReadable(valSet, split: "val", rank: comm.rank, of: comm.size, log: log)
     defer { withExtendedLifetime(lock) {} }
     let perRank = cfg.batchSize / comm.size
     let trainLoader = BatchLoader(dataset: trainSet, batchSize: perRank, mode: .train(seed: cfg.seed),
@@ -183,4 +184,24 @@ func weightsFingerprint(_ path: String) throws -> String {
         throw TrainError.invalidOption("\(path): weights file not found, unreadable or a directory (use --weights FILE or run `make weights`)")
     }
     return try Fingerprint.file(path)
+}
+
+/// Decodes every image of this rank's share of `set` before training, so an unreadable
+/// validation image stops the run now, not after an epoch of training.
+func checkReadable(_ set: ImageFolder, split: String, rank: Int, of ranks: Int, log: (String) -> Void) throws {
+    let t0 = Date()
+    let mine = Array(stride(from: rank, to: set.count, by: ranks))
+    final class Failures: @unchecked Sendable { let lock = NSLock(); var list: [String] = [] }
+    let failures = Failures()
+    DispatchQueue.concurrentPerform(iterations: max(1, ProcessInfo.processInfo.activeProcessorCount)) { worker in
+        for i in stride(from: worker, to: mine.count, by: max(1, ProcessInfo.processInfo.activeProcessorCount)) {
+            do { _ = try decodeJPEG(path: set.path(of: mine[i])) } catch {
+                failures.lock.lock(); failures.list.append("\(error)"); failures.lock.unlock()
+            }
+        }
+    }
+    guard failures.list.isEmpty else {
+        throw TrainError.io("\(split): \(failures.list.count) unreadable image(s), first \(failures.list.sorted()[0]); fix or remove them before training (evaluation would fail after the first epoch)")
+    }
+    log(String(format: "\(split): %d images decode%@ (%.1f s)", mine.count, ranks > 1 ? " (this rank's share)" : "", Date().timeIntervalSince(t0)))
 }

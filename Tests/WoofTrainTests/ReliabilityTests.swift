@@ -3,6 +3,7 @@ import WoofTestSupport
 import WoofCore
 import WoofIO
 import WoofModel
+import WoofData
 @testable import WoofTrain
 
 /// Nothing lost, nothing overwritten (issue 21): the final export, a stop by signal, a
@@ -156,5 +157,50 @@ final class RefusalTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("images per rank fit"), "\($0)")
         }
         XCTAssertNoThrow(try TrainConfig().checkMemory(perRankBatch: 32, ranksOnNode: 1))
+    }
+}
+
+/// Found before training, not after an epoch: an unreadable val image, a FIFO among the
+/// images, a damaged checkpoint.
+final class UpFrontTests: XCTestCase {
+    func jpeg() throws -> Data {
+        let w = 40, h = 30
+        return try encodeJPEG(pixels: (0..<(w * h * 3)).map { UInt8($0 % 251) }, width: w, height: h, components: 3)
+    }
+
+    func testAnUnreadableValImageStopsTheRunBeforeTraining() throws {
+        let dir = ScratchDir(), good = try jpeg()
+        for c in ["a", "b"] { for i in 0..<4 { dir.write("train/\(c)/\(i).JPEG", good) }; dir.write("val/\(c)/0.JPEG", good) }
+        dir.write("val/b/1.JPEG", Data("not an image".utf8))
+        var cfg = TrainConfig()
+        cfg.mode = "lora"; cfg.epochs = 1; cfg.batchSize = 4; cfg.data = dir.path; cfg.out = dir.file("run")
+        cfg.weights = sharedPath("weights/vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors"); cfg.threads = 1
+        XCTAssertThrowsError(try runTraining(cfg, resume: false, log: { _ in })) {
+            XCTAssertTrue("\($0)".contains("val: 1 unreadable image(s), first \(dir.path)/val/b/1.JPEG"), "\($0)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("run/checkpoint.safetensors")), "nothing was trained")
+    }
+
+    func testAFIFOAmongTheImagesIsRefusedByName() throws {
+        let dir = ScratchDir(), good = try jpeg()
+        for c in ["a", "b"] { dir.write("train/\(c)/0.JPEG", good) }
+        XCTAssertEqual(mkfifo(dir.file("train/a/pipe.JPEG"), 0o644), 0)
+        XCTAssertThrowsError(try ImageFolder(root: dir.path, split: "train")) {
+            XCTAssertTrue("\($0)".contains("train/a/pipe.JPEG: not a regular file"), "\($0)")
+        }
+    }
+
+    func testADamagedCheckpointIsRefusedNamingTheTensor() throws {
+        let out = tmpDir("damaged")
+        try tinyTrainer(mode: "lora", epochs: 1, out: out).run()
+        let path = out + "/checkpoint.safetensors"
+        let f = try SafeTensorsFile(path: path)
+        var tensors: [String: NamedTensor] = [:]
+        for n in f.names { tensors[n] = NamedTensor(shape: f[n]!.shape, data: f[n]!.data) }
+        tensors["adamw.v"]!.data[0] = .infinity
+        try SafeTensorsFile.write(tensors, metadata: f.metadata, to: path)
+        XCTAssertThrowsError(try tinyTrainer(mode: "lora", epochs: 1, out: out).resume()) {
+            XCTAssertTrue("\($0)".contains("non-finite value in 'adamw.v' at element 0"), "\($0)")
+        }
     }
 }
