@@ -34,6 +34,10 @@ public struct SafeTensorsFile {
     public static let maxHeaderBytes = 100_000_000
 
     public init(path: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw SafeTensorsError(path, "is a directory, not a safetensors file")
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw SafeTensorsError(path, FileManager.default.fileExists(atPath: path)
                 ? "cannot be opened for reading" : "no such file")
@@ -41,7 +45,7 @@ public struct SafeTensorsFile {
         defer { try? handle.close() }
         let bytes: Data
         do { bytes = try handle.readToEnd() ?? Data() } catch {
-            throw SafeTensorsError(path, "read failed: \(error.localizedDescription)")
+            throw SafeTensorsError(path, "read failed: \(String(cString: strerror(errno)))")
         }
         try self.init(path: path, bytes: bytes)
     }

@@ -99,3 +99,11 @@ final class SafeTensorsTests: XCTestCase {
         }
     }
 }
+
+final class SafeTensorsPathTests: XCTestCase {
+    func testADirectoryIsNamedNotAFoundationError() {
+        XCTAssertThrowsError(try SafeTensorsFile(path: NSTemporaryDirectory())) {
+            XCTAssertTrue("\($0)".contains("is a directory, not a safetensors file"), "\($0)")
+        }
+    }
+}
