@@ -42,14 +42,15 @@ public final class Communicator {
 
     /// In-place float sum over all ranks (blocking).
     public func allreduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) {
-        MPI_Allreduce(woof_mpi_in_place(), buffer, Int32(count), woof_mpi_float(), woof_mpi_sum(), comm)
+        _ = CollectiveWatchdog.waiting { MPI_Allreduce(woof_mpi_in_place(), buffer, Int32(count), woof_mpi_float(), woof_mpi_sum(), comm) }
     }
 
     /// Sums doubles over all ranks.
     public func allreduceSum(_ values: [Double]) -> [Double] {
         var v = values
         v.withUnsafeMutableBufferPointer {
-            _ = MPI_Allreduce(woof_mpi_in_place(), $0.baseAddress, Int32($0.count), woof_mpi_double(), woof_mpi_sum(), comm)
+            let p = $0.baseAddress, n = Int32($0.count)
+            _ = CollectiveWatchdog.waiting { MPI_Allreduce(woof_mpi_in_place(), p, n, woof_mpi_double(), woof_mpi_sum(), comm) }
         }
         return v
     }
@@ -58,7 +59,8 @@ public final class Communicator {
     public func allreduceSum(_ values: [Int64]) -> [Int64] {
         var v = values
         v.withUnsafeMutableBufferPointer {
-            _ = MPI_Allreduce(woof_mpi_in_place(), $0.baseAddress, Int32($0.count), woof_mpi_int64(), woof_mpi_sum(), comm)
+            let p = $0.baseAddress, n = Int32($0.count)
+            _ = CollectiveWatchdog.waiting { MPI_Allreduce(woof_mpi_in_place(), p, n, woof_mpi_int64(), woof_mpi_sum(), comm) }
         }
         return v
     }
@@ -66,8 +68,8 @@ public final class Communicator {
     /// (minimum, maximum) of a 64-bit value over all ranks.
     public func minMax(_ value: UInt64) -> (UInt64, UInt64) {
         var lo = value, hi = value
-        MPI_Allreduce(woof_mpi_in_place(), &lo, 1, woof_mpi_uint64(), woof_mpi_min(), comm)
-        MPI_Allreduce(woof_mpi_in_place(), &hi, 1, woof_mpi_uint64(), woof_mpi_max(), comm)
+        _ = CollectiveWatchdog.waiting { MPI_Allreduce(woof_mpi_in_place(), &lo, 1, woof_mpi_uint64(), woof_mpi_min(), comm) }
+        _ = CollectiveWatchdog.waiting { MPI_Allreduce(woof_mpi_in_place(), &hi, 1, woof_mpi_uint64(), woof_mpi_max(), comm) }
         return (lo, hi)
     }
 
@@ -77,7 +79,8 @@ public final class Communicator {
         // MPI counts are 32-bit: send in chunks.
         while done < count {
             let n = min(count - done, 1 << 30)
-            MPI_Bcast(buffer + done, Int32(n), woof_mpi_float(), Int32(root), comm)
+            let p = buffer + done
+            _ = CollectiveWatchdog.waiting { MPI_Bcast(p, Int32(n), woof_mpi_float(), Int32(root), comm) }
             done += n
         }
     }
@@ -102,12 +105,13 @@ public final class Communicator {
     public func wait(_ requests: inout [MPI_Request?]) {
         guard !requests.isEmpty else { return }
         requests.withUnsafeMutableBufferPointer {
-            _ = MPI_Waitall(Int32($0.count), $0.baseAddress, woof_mpi_statuses_ignore())
+            let p = $0.baseAddress, n = Int32($0.count)
+            _ = CollectiveWatchdog.waiting { MPI_Waitall(n, p, woof_mpi_statuses_ignore()) }
         }
         requests.removeAll(keepingCapacity: true)
     }
 
-    public func barrier() { MPI_Barrier(comm) }
+    public func barrier() { _ = CollectiveWatchdog.waiting { MPI_Barrier(comm) } }
 
     /// Ends every rank of the job with `code` (after this rank reported why).
     public func abort(code: Int32) -> Never {

@@ -39,6 +39,11 @@ public struct TrainConfig: Codable, Equatable {
     /// What the run trains from, so a resume on other weights or data is refused: the
     /// weights file's size and hashes of its header and data, and a hash of the training
     /// file list (set by the run; absent in checkpoints from before they were recorded).
+    /// Seconds a rank may wait in one collective before it ends the job (0: never; unset:
+    /// `defaultRankTimeout`); see `CollectiveWatchdog`.
+    public var rankTimeout: Double? = nil
+    public static let defaultRankTimeout = 600.0
+    public var effectiveRankTimeout: Double { rankTimeout ?? Self.defaultRankTimeout }
     public var weightsFingerprint: String? = nil
     public var dataFingerprint: String? = nil
 
@@ -47,7 +52,7 @@ public struct TrainConfig: Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case version, mode, epochs, batchSize, lr, weightDecay, warmup, loraRank, loraAlpha, loraTargets, labelSmoothing
         case seed, limit, evalLimit, checkpointEvery, data, weights, out, threads, loaderWorkers, overlap
-        case headInit, layerDecay, linearProbeEpochs, evalEvery, weightsFingerprint, dataFingerprint
+        case headInit, layerDecay, linearProbeEpochs, evalEvery, rankTimeout, weightsFingerprint, dataFingerprint
     }
 
     // Options added later decode to their defaults, so older checkpoints still resume.
@@ -79,6 +84,7 @@ public struct TrainConfig: Codable, Equatable {
         layerDecay = try c.decodeIfPresent(Double.self, forKey: .layerDecay) ?? d.layerDecay
         linearProbeEpochs = try c.decodeIfPresent(Int.self, forKey: .linearProbeEpochs) ?? d.linearProbeEpochs
         evalEvery = try c.decodeIfPresent(Int.self, forKey: .evalEvery) ?? d.evalEvery
+        rankTimeout = try c.decodeIfPresent(Double.self, forKey: .rankTimeout)
         weightsFingerprint = try c.decodeIfPresent(String.self, forKey: .weightsFingerprint)
         dataFingerprint = try c.decodeIfPresent(String.self, forKey: .dataFingerprint)
     }
@@ -118,6 +124,7 @@ public struct TrainConfig: Codable, Equatable {
         guard headInit == "random" || headInit == "imagenet" else { throw bad("--head-init must be random or imagenet, not '\(headInit)'") }
         guard layerDecay > 0, layerDecay <= 1 else { throw bad("--layer-decay must be in (0, 1]") }
         if let l = evalLimit, l <= 0 { throw bad("--eval-limit must be positive") }
+        guard effectiveRankTimeout >= 0, effectiveRankTimeout.isFinite else { throw bad("--rank-timeout must be ≥ 0 seconds (0: no limit)") }
         guard evalEvery > 0 else { throw bad("--eval-every must be a positive integer") }
         if mode == "lora", let widest = Self.maxLoRARank(targets: loraTargets), loraRank > widest {
             throw bad("--lora-rank \(loraRank) is above the width of the adapted layers (\(widest)): a rank-r update cannot exceed it")

@@ -114,7 +114,7 @@ public final class Trainer {
         for c in [\TrainConfig.out, \TrainConfig.data, \TrainConfig.weights] { a[keyPath: c] = ""; b[keyPath: c] = "" }
         a.threads = 0; b.threads = 0; a.loaderWorkers = 0; b.loaderWorkers = 0; a.epochs = 0; b.epochs = 0
         a.overlap = true; b.overlap = true; a.evalEvery = 1; b.evalEvery = 1  // none changes the numbers
-        a.checkpointEvery = 0; b.checkpointEvery = 0; a.evalLimit = nil; b.evalLimit = nil
+        a.checkpointEvery = 0; b.checkpointEvery = 0; a.evalLimit = nil; b.evalLimit = nil; a.rankTimeout = nil; b.rankTimeout = nil
         a.weightsFingerprint = nil; b.weightsFingerprint = nil; a.dataFingerprint = nil; b.dataFingerprint = nil
         guard a != b else { return }
         let differing = zip(Mirror(reflecting: a).children, Mirror(reflecting: b).children)
@@ -152,6 +152,11 @@ public final class Trainer {
         let perEpoch = train.batchesPerEpoch
         guard perEpoch > 0 else { throw TrainError.invalidOption("the training set has fewer images than one batch of \(config.batchSize)") }
         try RankAgreement.check(config, comm: comm)
+        if comm.size > 1 {
+            CollectiveWatchdog.start(timeout: config.effectiveRankTimeout, rank: comm.rank,
+                                     context: { [unowned self] in "step \(self.state.step + 1), epoch \(self.state.epoch + 1)" },
+                                     report: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+        }
         // Every rank starts from rank 0's trainable parameters, and all must agree exactly.
         if let problem = sync.broadcastAndVerify() { throw TrainError.invalidOption(problem) }
         let total = totalSteps

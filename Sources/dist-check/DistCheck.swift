@@ -31,6 +31,9 @@ struct DistCheck: ParsableCommand {
     @Option(help: "This rank perturbs a frozen weight before the start check.") var corruptRank = -1
     @Option(help: "A NaN is put into a gradient at this step (1-based).") var nanStep = -1
     @Option(help: "This rank sends itself SIGTERM after --signal-step steps.") var signalRank = -1
+    @Option(help: "This rank stops itself (SIGSTOP) after --stop-step steps.") var stopRank = -1
+    @Option var stopStep = 0
+    @Option(help: "Seconds a rank may wait in one collective (the trainer's --rank-timeout).") var rankTimeout = 600.0
     @Option var signalStep = 0
 
     func run() throws {
@@ -66,7 +69,7 @@ struct DistCheck: ParsableCommand {
         var cfg = TrainConfig()
         cfg.mode = mode; cfg.epochs = epochs; cfg.batchSize = batchSize; cfg.overlap = !noOverlap
         cfg.loraRank = 4; cfg.loraAlpha = 8; cfg.lr = mode == "lora" ? 3e-3 : 1e-3; cfg.warmup = 0.1
-        cfg.checkpointEvery = checkpointEvery
+        cfg.checkpointEvery = checkpointEvery; cfg.rankTimeout = rankTimeout
         return cfg
     }
 
@@ -102,7 +105,7 @@ struct DistCheck: ParsableCommand {
         struct InjectedFailure: Error, CustomStringConvertible { let step: Int; var description: String { "injected failure at step \(step)" } }
         let model = trainer.model
         let (dieRank, dieStep, failRank, failStep, nanStep) = (dieRank, dieStep, failRank, failStep, nanStep)
-        let (signalRank, signalStep) = (signalRank, signalStep)
+        let (signalRank, signalStep, stopRank, stopStep) = (signalRank, signalStep, stopRank, stopStep)
         let log = self.log
         trainer.afterStep = { s in
             if comm.rank == dieRank && s.step == dieStep {
@@ -111,6 +114,7 @@ struct DistCheck: ParsableCommand {
             }
             if comm.rank == failRank && s.step == failStep { throw InjectedFailure(step: s.step) }
             if comm.rank == signalRank && s.step == signalStep { raise(SIGTERM) }
+            if comm.rank == stopRank && s.step == stopStep { raise(SIGSTOP) }
         }
         trainer.afterGradients = { s in
             if s.step + 1 == nanStep, let e = model.params.entries.first(where: { $0.trainable && $0.name.contains("fc1") }) {

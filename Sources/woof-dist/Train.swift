@@ -44,6 +44,8 @@ struct Train: ParsableCommand {
     var evalLimit: Int?
     @Option(help: "Evaluate on val after every N-th epoch (the last epoch always).")
     var evalEvery: Int = 1
+    @Option(help: "Under MPI: seconds a rank may wait in one collective before it ends the job, naming itself (0: never).")
+    var rankTimeout: Double = TrainConfig.defaultRankTimeout
     @Option(help: "Also checkpoint every N optimizer steps (0: at epoch ends only).")
     var checkpointEvery: Int = 0
     @Option(help: "Compute threads per rank (default: cores / ranks on this node).")
@@ -60,7 +62,7 @@ struct Train: ParsableCommand {
         c.mode = mode; c.epochs = epochs; c.batchSize = batchSize; c.lr = lr; c.weightDecay = weightDecay
         c.warmup = warmup; c.loraRank = lora.loraRank; c.loraAlpha = lora.loraAlpha; c.loraTargets = lora.targets
         c.labelSmoothing = labelSmoothing; c.headInit = headInit; c.layerDecay = layerDecay; c.linearProbeEpochs = linearProbeEpochs; c.data = data ?? ""; c.weights = weights ?? ""; c.out = out ?? ""
-        c.seed = seed; c.limit = limit; c.evalLimit = evalLimit; c.checkpointEvery = checkpointEvery; c.evalEvery = evalEvery
+        c.seed = seed; c.limit = limit; c.evalLimit = evalLimit; c.checkpointEvery = checkpointEvery; c.evalEvery = evalEvery; c.rankTimeout = rankTimeout
         c.threads = threads ?? defaultThreadsPerRank(); c.loaderWorkers = loaderWorkers; c.overlap = !noOverlap
         return c
     }

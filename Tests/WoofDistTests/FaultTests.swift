@@ -73,6 +73,16 @@ final class FaultTests: XCTestCase {
         XCTAssertLessThan(r.seconds, 30)
     }
 
+    /// A stopped rank (SIGSTOP) would leave the others waiting forever: after --rank-timeout
+    /// a waiting rank ends the job, saying why.
+    func testAStoppedRankEndsTheJobAfterTheRankTimeout() throws {
+        let r = try mpi.mpirun(2, ["--epochs", "3", "--stop-rank", "1", "--stop-step", "2", "--rank-timeout", "3"], timeout: 45)
+        XCTAssertNotEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("rank 0 waited") && r.output.contains("another rank stopped answering"), r.output)
+        XCTAssertLessThan(r.seconds, 40)
+        print("[fault] SIGSTOP on rank 1 at step 2, --rank-timeout 3: job ended after \(String(format: "%.1f", r.seconds)) s")
+    }
+
     func testAFailingRankAbortsTheJobAndIsNamed() throws {
         let r = try mpi.mpirun(2, ["--epochs", "50", "--fail-rank", "1", "--fail-step", "2"], timeout: 30)
         XCTAssertNotEqual(r.status, 0)
