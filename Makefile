@@ -69,13 +69,15 @@ output/baseline/summary.json: | build
 	$(BIN) eval --zero-shot --predictions output/baseline/predictions.csv --summary $@.tmp > output/baseline/eval.txt
 	@mv $@.tmp $@; cat output/baseline/eval.txt
 
-# Training stages: resume a half-finished run, skip a finished one.
+# Training stages: resume a half-finished run, skip a finished one. Ctrl-C stops training
+# after the current step with a checkpoint (the next `make` resumes); `tee -i` keeps the log
+# open meanwhile, so the run is not killed by a closed pipe while it saves.
 full: output/full_model/summary.json
 lora: output/lora_model/summary.json
 output/%_model/summary.json: | build
 	@mkdir -p output/$*_model
 	$(BIN) train --mode $* --epochs $(EPOCHS) --out output/$*_model $(TRAIN_FLAGS) \
-	  $$([ -f output/$*_model/checkpoint.safetensors ] && echo --resume) 2>&1 | tee -a output/$*_model/train.log
+	  $$([ -f output/$*_model/checkpoint.safetensors ] && echo --resume) 2>&1 | tee -i -a output/$*_model/train.log
 
 # Per-image val predictions of the fine-tuned models (the paper's held-out split). `train`
 # writes them from its final evaluation on the whole val split; this evaluates a model again
@@ -161,7 +163,9 @@ test: deps
 	$(SWIFT) build -c release --build-tests -Xswiftc -enable-testing
 	$(SWIFT) test -c release -Xswiftc -enable-testing --skip-build
 
-# Long forms: 100,000+ fuzz cases per reader, and the fault drills (kill -9, dead rank, disk full).
+# Long forms: 100,000+ fuzz cases per reader; the drills: the fast reliability tests (signals,
+# resume, refusals, rank agreement, watchdog — also in `make test`), then kill -9, a dead
+# rank and a full disk on real data.
 fuzz: deps
 	$(SWIFT) build -c release --build-tests -Xswiftc -enable-testing
 	WOOF_FUZZ_CASES=$${WOOF_FUZZ_CASES:-100000} $(SWIFT) test -c release -Xswiftc -enable-testing --skip-build \
@@ -169,6 +173,8 @@ fuzz: deps
 
 drills: build
 	$(SWIFT) build -c release --build-tests -Xswiftc -enable-testing
+	$(SWIFT) test -c release -Xswiftc -enable-testing --skip-build \
+	  --filter "FaultTests|MPITests|ReliabilityTests|RefusalTests|UpFrontTests|LoaderTests|SafeTensorsPathTests"
 	scripts/fault-drills.sh
 
 # Data-parallel scaling: 1, 2, 4 ranks × full, LoRA → output/scaling/ (CSV, plots, projection).
