@@ -6,12 +6,14 @@
 #   3. mpirun -np 2: one rank killed mid-run → every rank exits, non-zero, within 15 s
 #   4. disk full during a checkpoint write (a 6 MB tmpfs; needs root): clear error, the
 #      previous checkpoint stays valid
-# Each drill prints PASS/FAIL with what it observed. Usage: scripts/fault-drills.sh [1 2 3 4]
+#   5. Ctrl-C (SIGINT) of a real ViT-Ti run at a random moment: stops after its step with a
+#      checkpoint (exit 130), and --resume ends with the uninterrupted run's model
+# Each drill prints PASS/FAIL with what it observed. Usage: scripts/fault-drills.sh [1 2 3 4 5]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release/woof-dist}
 WORK=${WORK:-/tmp/woof-drills}
-DRILLS=${*:-1 2 3 4}
+DRILLS=${*:-1 2 3 4 5}
 MPIRUN=(mpirun --oversubscribe); [ "$(id -u)" = 0 ] && MPIRUN+=(--allow-run-as-root)
 mkdir -p "$WORK"
 fail=0
@@ -61,5 +63,18 @@ PY
   then report 4 PASS "write failed with: ${msg#error: }; the previous checkpoint is complete and loads"
   else report 4 FAIL "status $status, message: $msg"; fi
   umount "$mnt" ;;
+5)
+  # Ctrl-C at a random moment: the run stops after its step with a checkpoint (exit 130),
+  # and --resume ends with the model of an uninterrupted run.
+  common=(train --mode lora --epochs 2 --limit 192 --eval-limit 32)
+  rm -rf "$WORK/ref5" "$WORK/interrupted"
+  "$BIN" "${common[@]}" --out "$WORK/ref5" > "$WORK/ref5.log" 2>&1
+  "$BIN" "${common[@]}" --out "$WORK/interrupted" > "$WORK/interrupted.log" 2>&1 &
+  pid=$!; sleep $((6 + RANDOM % 10)); kill -INT $pid; wait $pid; status=$?
+  said=$(grep -o "stopped by SIGINT after step [0-9]*" "$WORK/interrupted.log")
+  "$BIN" "${common[@]}" --out "$WORK/interrupted" --resume >> "$WORK/interrupted.log" 2>&1
+  if [ "$status" = 130 ] && [ -n "$said" ] && cmp -s "$WORK/ref5/model.safetensors" "$WORK/interrupted/model.safetensors"; then
+    report 5 PASS "SIGINT: '$said', exit 130; resumed: model.safetensors byte-identical to the uninterrupted run"
+  else report 5 FAIL "exit $status, said '${said:-nothing}' (logs in $WORK)"; fi ;;
 esac; done
 exit $fail
