@@ -9,6 +9,13 @@ public enum Fingerprint {
 
     static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
 
+    /// The 64-bit FNV-1a hash of a string's UTF-8 bytes.
+    public static func hash(_ s: String) -> UInt64 {
+        var h = offsetBasis
+        Data(s.utf8).withUnsafeBytes { fnv1a($0, into: &h) }
+        return h
+    }
+
     /// A file: its size and a hash of its first MiB (a safetensors file's header and first
     /// tensors) and last 64 KiB. Cheap for a large file; another model of the same
     /// architecture differs in its data, not only in the header.

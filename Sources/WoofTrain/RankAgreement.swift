@@ -1,5 +1,6 @@
 import Foundation
 import WoofDist
+import WoofIO
 
 /// Ranks started with different settings (an MPMD command line, a stale script on one node)
 /// would train on other data or hyper-parameters, or wait forever in a collective. At start,
@@ -11,19 +12,11 @@ enum RankAgreement {
     static func settings(_ config: TrainConfig) -> [(option: String, value: String)] {
         var c = config
         c.out = ""; c.data = ""; c.weights = ""; c.threads = 0; c.loaderWorkers = 0
-        return Mirror(reflecting: c).children.compactMap { child in
-            guard let label = child.label, !label.hasPrefix("_") else { return nil }
-            let option = "--" + label.replacingOccurrences(of: "([a-z])([A-Z])", with: "$1-$2", options: .regularExpression).lowercased()
-            return (option, Trainer.shown(child.value))
-        }
+        return c.options
     }
 
-    /// A 62-bit hash of a value (FNV-1a), positive so sums of one term stay exact.
-    static func hash(_ s: String) -> Int64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in s.utf8 { h ^= UInt64(b); h = h &* 0x100_0000_01b3 }
-        return Int64(h >> 2)
-    }
+    /// A value's hash, shifted to stay positive so a sum of one term is exact.
+    static func hash(_ s: String) -> Int64 { Int64(Fingerprint.hash(s) >> 2) }
 
     /// Throws on every rank when any rank's settings differ from rank 0's.
     static func check(_ config: TrainConfig, comm: Communicator) throws {

@@ -193,8 +193,9 @@ func checkReadable(_ set: ImageFolder, split: String, rank: Int, of ranks: Int, 
     let mine = Array(stride(from: rank, to: set.count, by: ranks))
     final class Failures: @unchecked Sendable { let lock = NSLock(); var list: [String] = [] }
     let failures = Failures()
-    DispatchQueue.concurrentPerform(iterations: max(1, ProcessInfo.processInfo.activeProcessorCount)) { worker in
-        for i in stride(from: worker, to: mine.count, by: max(1, ProcessInfo.processInfo.activeProcessorCount)) {
+    let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        for i in stride(from: worker, to: mine.count, by: workers) {
             do { _ = try decodeJPEG(path: set.path(of: mine[i])) } catch {
                 failures.lock.lock(); failures.list.append("\(error)"); failures.lock.unlock()
             }

@@ -173,6 +173,20 @@ public struct TrainConfig: Codable, Equatable {
     }
 }
 
+extension TrainConfig {
+    /// Every setting as the option a user types (`--batch-size`) and its value as typed
+    /// (`unset` for an absent one): what messages name when two configs differ.
+    var options: [(option: String, value: String)] {
+        Mirror(reflecting: self).children.compactMap { child in
+            guard let label = child.label, !label.hasPrefix("_") else { return nil }   // `_version`
+            let option = "--" + label.replacingOccurrences(of: "([a-z])([A-Z])", with: "$1-$2", options: .regularExpression).lowercased()
+            let s = "\(child.value)"
+            let value = s == "nil" ? "unset" : s.hasPrefix("Optional(") && s.hasSuffix(")") ? String(s.dropFirst(9).dropLast()) : s
+            return (option, value)
+        }
+    }
+}
+
 public enum TrainError: Error, CustomStringConvertible {
     case invalidOption(String)
     case nonFinite(String)

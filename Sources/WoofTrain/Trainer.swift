@@ -116,20 +116,8 @@ public final class Trainer {
         a.overlap = true; b.overlap = true; a.evalEvery = 1; b.evalEvery = 1  // none changes the numbers
         a.checkpointEvery = 0; b.checkpointEvery = 0; a.evalLimit = nil; b.evalLimit = nil; a.rankTimeout = nil; b.rankTimeout = nil
         a.weightsFingerprint = nil; b.weightsFingerprint = nil; a.dataFingerprint = nil; b.dataFingerprint = nil
-        guard a != b else { return }
-        let differing = zip(Mirror(reflecting: a).children, Mirror(reflecting: b).children)
-            .first { "\($0.0.value)" != "\($0.1.value)" }
-        let option = differing.flatMap { $0.0.label }.map { "--" + $0.replacingOccurrences(of: "([a-z])([A-Z])", with: "$1-$2", options: .regularExpression).lowercased() } ?? "a setting"
-        let values = differing.map { " (checkpoint: \(Trainer.shown($0.0.value)), now: \(Trainer.shown($0.1.value)))" } ?? ""
-        throw TrainError.checkpoint("\(checkpoint) was made with another \(option)\(values); repeat the original options, or run without --resume into a new --out")
-    }
-
-    /// An option's value as a user typed it (optionals unwrapped).
-    static func shown(_ v: Any) -> String {
-        let s = "\(v)"
-        if s == "nil" { return "unset" }
-        if s.hasPrefix("Optional("), s.hasSuffix(")") { return String(s.dropFirst(9).dropLast()) }
-        return s
+        guard let (was, now) = zip(a.options, b.options).first(where: { $0.value != $1.value }) else { return }
+        throw TrainError.checkpoint("\(checkpoint) was made with another \(was.option) (checkpoint: \(was.value), now: \(now.value)); repeat the original options, or run without --resume into a new --out")
     }
 
     /// The finished epochs' metrics (none before the first epoch ends); a damaged line is an
@@ -298,8 +286,7 @@ public final class Trainer {
     }
 
     func writeHistory() throws {
-        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
-        let lines = try history.map { String(data: try enc.encode($0), encoding: .utf8)! }
+        let lines = try history.map { try JSONFile.line($0) }
         try AtomicFile.write(Data((lines.joined(separator: "\n") + "\n").utf8), to: outDir + "/metrics.jsonl")
     }
 
