@@ -165,7 +165,7 @@ test: deps
 
 # Long forms: 100,000+ fuzz cases per reader; the drills: the fast reliability tests (signals,
 # resume, refusals, rank agreement, watchdog — also in `make test`), then kill -9, a dead
-# rank and a full disk on real data.
+# rank, a full disk, Ctrl-C and one drill per class of failure on real data (about 6 minutes).
 fuzz: deps
 	$(SWIFT) build -c release --build-tests -Xswiftc -enable-testing
 	WOOF_FUZZ_CASES=$${WOOF_FUZZ_CASES:-100000} $(SWIFT) test -c release -Xswiftc -enable-testing --skip-build \

@@ -8,17 +8,61 @@
 #      previous checkpoint stays valid
 #   5. Ctrl-C (SIGINT) of a real ViT-Ti run at a random moment: stops after its step with a
 #      checkpoint (exit 130), and --resume ends with the uninterrupted run's model
-# Each drill prints PASS/FAIL with what it observed. Usage: scripts/fault-drills.sh [1 2 3 4 5]
+#   6. outputs never overwritten: a second run into a busy --out, a new run over a finished
+#      model, eval --predictions naming the model → each refused, the model unchanged
+#   7. nothing silently wrong: unreadable training data, --resume with other --data, eval
+#      on data with other classes, NaN in the weights → each refused, naming what
+#   8. ranks that disagree: mpirun MPMD with another --lr on rank 1 → every rank exits
+#      naming --lr and the ranks
+#   9. limits: absurd --batch-size/--epochs/--lora-rank/--loader-workers refused with the
+#      limit, a FIFO in the data tree refused by name, a SIGSTOPped rank ends the job with
+#      that rank named
+#  10. errors name the file: --out a file or unwritable, weights a directory, a checkpoint
+#      with corrupt state; no raw Foundation/Decoding error text
+# Each drill prints PASS/FAIL with what it observed. Usage: scripts/fault-drills.sh [1 … 10]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release/woof-dist}
 WORK=${WORK:-/tmp/woof-drills}
-DRILLS=${*:-1 2 3 4 5}
+DRILLS=${*:-1 2 3 4 5 6 7 8 9 10}
+DATA=${WOOF_DATA:-../shared/data/imagewoof2-256}
+WEIGHTS=${WOOF_WEIGHTS:-../shared/weights/vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors}
 MPIRUN=(mpirun --oversubscribe); [ "$(id -u)" = 0 ] && MPIRUN+=(--allow-run-as-root)
 mkdir -p "$WORK"
 fail=0
 report() { echo "drill $1: $2 — $3"; [ "$2" = PASS ] || fail=1; }
-same_weights() { cmp -s <(tail -c +1 "$1") <(tail -c +1 "$2"); }
+quick=(--mode lora --epochs 1 --limit 64 --eval-limit 32)
+# refused NAME PATTERN CMD…: CMD must exit non-zero within 60 s with an "error:" line that
+# matches PATTERN (an extended regex) and no raw Foundation / Swift error text.
+refusals=(); refused_fail=0
+refused() {
+  local name=$1 pattern=$2; shift 2
+  local out; out=$(timeout 60 "$@" 2>&1); local status=$?
+  local msg; msg=$(echo "$out" | sed -n '/[Ee]rror:/,$p' | tr -s ' \n' ' ')   # the message and its detail lines
+  if [ $status -ne 0 ] && [ $status -ne 124 ] && echo "$msg" | grep -Eq -- "$pattern" && \
+     ! echo "$out" | grep -Eq "NSCocoaErrorDomain|DecodingError|Fatal error|Swift runtime failure"; then
+    refusals+=("  ok   $name: ${msg#*rror: }")
+  else
+    refusals+=("  FAIL $name: exit $status, said: ${msg:-$(echo "$out" | tail -1)}"); refused_fail=1
+  fi
+}
+# Prints the refusals collected since the last call and reports the drill.
+settle() {
+  printf '%s\n' "${refusals[@]}"
+  [ $refused_fail = 0 ] && report "$1" PASS "${#refusals[@]} refusals, each naming the option or file" \
+                        || report "$1" FAIL "see the lines above"
+  refusals=(); refused_fail=0
+}
+# A small data root of symlinks: the first $2 images of each class's train/ and val/,
+# for the classes listed in $3 (default: all).
+mini_data() {
+  local dir=$1 n=$2 classes=${3:-$(ls "$DATA/train")}
+  rm -rf "$dir"
+  for split in train val; do for c in $classes; do
+    mkdir -p "$dir/$split/$c"
+    ls "$DATA/$split/$c" | head -n "$n" | while read -r f; do ln -s "$(realpath "$DATA/$split/$c/$f")" "$dir/$split/$c/$f"; done
+  done; done
+}
 
 for d in $DRILLS; do case $d in
 1)
@@ -76,5 +120,82 @@ PY
   if [ "$status" = 130 ] && [ -n "$said" ] && cmp -s "$WORK/ref5/model.safetensors" "$WORK/interrupted/model.safetensors"; then
     report 5 PASS "SIGINT: '$said', exit 130; resumed: model.safetensors byte-identical to the uninterrupted run"
   else report 5 FAIL "exit $status, said '${said:-nothing}' (logs in $WORK)"; fi ;;
+6)
+  out="$WORK/six"; rm -rf "$out" "$WORK/six-eval"
+  "$BIN" train "${quick[@]}" --out "$out" > "$WORK/six.log" 2>&1 &
+  pid=$!; sleep 4
+  refused "second run into a busy --out" "$out.*(in use|locked|another)" "$BIN" train "${quick[@]}" --out "$out"
+  wait $pid || refusals+=("  FAIL the first run failed (log $WORK/six.log)")
+  cp "$out/model.safetensors" "$WORK/six-model"; rm -f "$out/checkpoint.safetensors"
+  refused "new run over a finished model" "resume|--out" "$BIN" train "${quick[@]}" --out "$out"
+  refused "eval --predictions naming the model" "predictions.*(weights|input)|input.*output" \
+    "$BIN" eval --weights "$out/model.safetensors" --limit 16 --predictions "$out/model.safetensors"
+  cmp -s "$WORK/six-model" "$out/model.safetensors" && refusals+=("  ok   the finished model is unchanged (cmp)") \
+                                                    || { refusals+=("  FAIL the finished model changed"); refused_fail=1; }
+  settle 6 ;;
+7)
+  # Unreadable training images beside a readable val split (the val split is checked up
+  # front; the loader must stop when it cannot fill a batch).
+  mini_data "$WORK/unreadable" 4; bad="$WORK/unreadable"
+  for c in $(ls "$bad/train"); do rm -f "$bad/train/$c"/*
+    for i in 1 2 3 4 5 6 7 8; do head -c 3000 /dev/urandom > "$bad/train/$c/x$i.JPEG"; done; done
+  refused "every training image unreadable" "JPEG|image|unreadable|decode" "$BIN" train "${quick[@]}" --data "$bad" --out "$WORK/seven-bad"
+  mini_data "$WORK/mini" 8
+  rm -rf "$WORK/seven"
+  # A finished run keeps its checkpoint, so --resume applies to it as to a killed one.
+  "$BIN" train "${quick[@]}" --checkpoint-every 2 --data "$WORK/mini" --out "$WORK/seven" > "$WORK/seven.log" 2>&1
+  if [ -f "$WORK/seven/checkpoint.safetensors" ]; then
+    refused "--resume with other --data" "--data" "$BIN" train "${quick[@]}" --checkpoint-every 2 --data "$DATA" --out "$WORK/seven" --resume
+  else refusals+=("  FAIL the run left no checkpoint (log $WORK/seven.log)"); refused_fail=1; fi
+  mini_data "$WORK/nine-classes" 4 "$(ls "$DATA/train" | head -9)"
+  refused "eval of a 10-class model on data with 9 classes" "class" "$BIN" eval --weights "$WORK/seven/model.safetensors" --data "$WORK/nine-classes" --limit 16
+  python3 - "$WEIGHTS" "$WORK/nan.safetensors" <<'PY'
+import json, struct, sys
+b = bytearray(open(sys.argv[1], "rb").read()); n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n]); start = 8 + n + h["blocks.3.attn.qkv.weight"]["data_offsets"][0]
+b[start + 400:start + 404] = struct.pack("<f", float("nan")); open(sys.argv[2], "wb").write(b)
+PY
+  refused "a NaN in the pretrained weights" "blocks.3.attn.qkv.weight" "$BIN" train "${quick[@]}" --weights "$WORK/nan.safetensors" --out "$WORK/seven-nan"
+  settle 7 ;;
+8)
+  start=$(date +%s)
+  "${MPIRUN[@]}" -np 1 "$BIN" train "${quick[@]}" --lr 1e-3 --out "$WORK/eight" : -np 1 "$BIN" train "${quick[@]}" --lr 2e-3 --out "$WORK/eight" > "$WORK/eight.log" 2>&1; status=$?
+  secs=$(( $(date +%s) - start ))
+  said=$(grep -m1 -o "ranks disagree on --lr.*" "$WORK/eight.log")
+  if [ $status -ne 0 ] && [ -n "$said" ] && [ $secs -lt 60 ]; then report 8 PASS "exit $status after ${secs}s: '$said'"
+  else report 8 FAIL "exit $status after ${secs}s (log $WORK/eight.log)"; fi ;;
+9)
+  refused "--batch-size 10000000" "batch-size.*(at most|memory|limit)" "$BIN" train "${quick[@]}" --batch-size 10000000 --out "$WORK/nine-batch"
+  refused "--epochs 9223372036854775807" "epochs must be in 1…10000" "$BIN" train "${quick[@]}" --epochs 9223372036854775807 --out "$WORK/nine-epochs"
+  refused "--lora-rank 1000" "lora-rank 1000 is above the width" "$BIN" train "${quick[@]}" --lora-rank 1000 --out "$WORK/nine-rank"
+  refused "--loader-workers 20000" "loader-workers.*(at most|limit)" "$BIN" train "${quick[@]}" --loader-workers 20000 --out "$WORK/nine-workers"
+  mini_data "$WORK/fifo" 4; first=$(ls "$DATA/train" | head -1); mkfifo "$WORK/fifo/train/$first/pipe.JPEG"
+  refused "a FIFO in the data tree" "pipe.JPEG" "$BIN" train "${quick[@]}" --data "$WORK/fifo" --out "$WORK/nine-fifo"
+  "${MPIRUN[@]}" -np 2 "$BIN" train --mode lora --epochs 1 --limit 640 --eval-limit 32 --rank-timeout 10 --out "$WORK/nine-stop" > "$WORK/nine-stop.log" 2>&1 &
+  sleep 20
+  victim=$(pgrep -f "woof-dist train --mode lora --epochs 1 --limit 640 --eval-limit 32 --rank-timeout 10" | tail -1)
+  t0=$(date +%s); kill -STOP "$victim"; wait %1; status=$?; secs=$(( $(date +%s) - t0 ))
+  pkill -9 -f "rank-timeout 10 --out $WORK/nine-stop" 2>/dev/null
+  said=$(grep -m1 -o "rank [0-9] waited.*" "$WORK/nine-stop.log")
+  if [ $status -ne 0 ] && echo "$said" | grep -q "pid $victim) is stopped" && [ $secs -lt 40 ]; then
+    refusals+=("  ok   SIGSTOP of rank pid $victim: job ended after ${secs}s: $said")
+  else refusals+=("  FAIL SIGSTOP: exit $status after ${secs}s, said: ${said:-nothing} (log $WORK/nine-stop.log)"); refused_fail=1; fi
+  settle 9 ;;
+10)
+  touch "$WORK/a-file"
+  refused "--out is a file" "a-file" "$BIN" train "${quick[@]}" --out "$WORK/a-file"
+  refused "--out under /proc" "/proc/woof" "$BIN" train "${quick[@]}" --out /proc/woof/run
+  refused "weights is a directory" "$WORK" "$BIN" train "${quick[@]}" --weights "$WORK" --out "$WORK/ten"
+  rm -rf "$WORK/ten"
+  "$BIN" train "${quick[@]}" --checkpoint-every 1 --out "$WORK/ten" > "$WORK/ten.log" 2>&1
+  python3 - "$WORK/ten/checkpoint.safetensors" <<'PY'
+import json, struct, sys
+b = open(sys.argv[1], "rb").read(); n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n]); h["__metadata__"]["state"] = '{"step": "seven"}'
+head = json.dumps(h).encode(); head += b" " * (-len(head) % 8)
+open(sys.argv[1], "wb").write(struct.pack("<Q", len(head)) + head + b[8 + n:])
+PY
+  refused "a checkpoint with corrupt state" "checkpoint.safetensors.*state" "$BIN" train "${quick[@]}" --checkpoint-every 1 --out "$WORK/ten" --resume
+  settle 10 ;;
 esac; done
 exit $fail

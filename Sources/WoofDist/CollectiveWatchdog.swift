@@ -26,8 +26,8 @@ public enum CollectiveWatchdog {
     }
 
     /// Starts the watchdog thread (once per process). `context` says where the run is (for
-    /// the message); `report` prints it.
-    public static func start(timeout: Double, rank: Int, context: @escaping () -> String, report: @escaping (String) -> Void) {
+    /// the message); `peers` lets it name the rank that stopped; `report` prints it.
+    public static func start(timeout: Double, rank: Int, peers: [RankProcess], context: @escaping () -> String, report: @escaping (String) -> Void) {
         lock.lock(); defer { lock.unlock() }
         guard timeout > 0, !started else { return }
         started = true
@@ -36,8 +36,8 @@ public enum CollectiveWatchdog {
                 Thread.sleep(forTimeInterval: min(1, timeout / 4))
                 let waited = waitedSeconds
                 guard waited > timeout else { continue }
-                report(String(format: "error: rank %d waited %.0f s in a collective (%@): another rank stopped answering (stopped, hung or on a lost node); ending the job (--rank-timeout %g)",
-                              rank, waited, context(), timeout))
+                report(String(format: "error: rank %d waited %.0f s in a collective (%@): %@; ending the job (--rank-timeout %g)",
+                              rank, waited, context(), RankProcess.diagnosis(of: peers, excluding: rank), timeout))
                 _exit(1)
             }
         }

@@ -65,6 +65,17 @@ public final class Communicator {
         return v
     }
 
+    /// Every rank's process: its host and pid, in rank order (for naming a rank that stopped
+    /// answering; see `CollectiveWatchdog`).
+    public func processes() -> [RankProcess] {
+        var slots = [Int64](repeating: 0, count: 2 * size)
+        let me = RankProcess.current(rank: rank)
+        slots[2 * rank] = me.hostKey
+        slots[2 * rank + 1] = Int64(me.pid)
+        let all = allreduceSum(slots)
+        return (0..<size).map { RankProcess(rank: $0, hostKey: all[2 * $0], pid: Int32(truncatingIfNeeded: all[2 * $0 + 1])) }
+    }
+
     /// (minimum, maximum) of a 64-bit value over all ranks.
     public func minMax(_ value: UInt64) -> (UInt64, UInt64) {
         var lo = value, hi = value

@@ -141,7 +141,7 @@ public final class Trainer {
         guard perEpoch > 0 else { throw TrainError.invalidOption("the training set has fewer images than one batch of \(config.batchSize)") }
         try RankAgreement.check(config, comm: comm)
         if comm.size > 1 {
-            CollectiveWatchdog.start(timeout: config.effectiveRankTimeout, rank: comm.rank,
+            CollectiveWatchdog.start(timeout: config.effectiveRankTimeout, rank: comm.rank, peers: comm.processes(),
                                      context: { [unowned self] in "step \(self.state.step + 1), epoch \(self.state.epoch + 1)" },
                                      report: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
         }

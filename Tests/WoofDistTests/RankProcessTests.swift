@@ -1,0 +1,37 @@
+import XCTest
+import Foundation
+@testable import WoofDist
+
+/// The watchdog names the rank to blame from /proc: parse real processes in each state.
+final class RankProcessTests: XCTestCase {
+    private func peer(_ pid: Int32, rank: Int = 1) -> RankProcess {
+        RankProcess(rank: rank, hostKey: RankProcess.hostKey(ProcessInfo.processInfo.hostName), pid: pid)
+    }
+
+    func testAStoppedChildIsNamedAsStoppedAndAGoneOneAsGone() throws {
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        child.arguments = ["30"]
+        try child.run()
+        defer { child.terminate() }
+        XCTAssertEqual(peer(child.processIdentifier).localState(), "running")
+        kill(child.processIdentifier, SIGSTOP)
+        var state: String? = nil
+        for _ in 0..<50 where state != "stopped (SIGSTOP or a debugger)" {   // the kernel applies it asynchronously
+            state = peer(child.processIdentifier).localState(); usleep(20_000)
+        }
+        XCTAssertEqual(state, "stopped (SIGSTOP or a debugger)")
+        let line = RankProcess.diagnosis(of: [peer(getpid(), rank: 0), peer(child.processIdentifier)], excluding: 0)
+        XCTAssertEqual(line, "rank 1 (pid \(child.processIdentifier)) is stopped (SIGSTOP or a debugger)")
+        kill(child.processIdentifier, SIGCONT)
+        child.terminate(); child.waitUntilExit()
+        XCTAssertTrue(peer(child.processIdentifier).localState()?.hasPrefix("gone") ?? false)
+    }
+
+    func testARankOnAnotherHostIsPointedAtNotGuessed() {
+        let remote = RankProcess(rank: 2, hostKey: RankProcess.hostKey("some-other-node"), pid: 1)
+        XCTAssertNil(remote.localState())
+        XCTAssertEqual(RankProcess.diagnosis(of: [peer(getpid(), rank: 0), remote], excluding: 0),
+                       "every rank on this host is running; look at rank(s) 2 on other hosts")
+    }
+}
