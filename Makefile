@@ -44,7 +44,7 @@ pipeline: build data weights baseline full lora predictions attention scaling re
 	@echo "== done =="
 	@echo "  results:  output/results.md; output/results/ (summary.json, CSVs; the paper's appendix compares them with report/results/)"
 	@echo "  models:   output/full_model, output/lora_model (timm safetensors; LoRA adapter in output/lora_model/adapter)"
-	@echo "  figures:  output/attention/summary.png, output/scaling/*.png"
+	@echo "  report:   output/report.html (open it in a browser: tables, charts, attention maps)"
 	@echo "  paper:    report/build/paper.pdf$$([ -f report/build/paper.pdf ] || echo ' (not built: make report)')"
 
 # ImageWoof: download fast.ai's imagewoof2-320 when the network allows, else use ../shared.
@@ -89,7 +89,7 @@ output/%_model/val_predictions.csv: output/%_model/summary.json | build
 
 ATTN_FLAGS ?=
 # Attention maps of the last block (original ViT vs full FT vs LoRA) → output/attention/:
-# per-image maps, summary.png, attention_change.csv (JS divergence, mask IoU), attention_stats.csv.
+# per-image maps (maps/, described by grid.json), attention_change.csv (JS divergence, mask IoU), attention_stats.csv.
 attention: output/attention/attention_change.csv
 output/attention/attention_change.csv: output/full_model/summary.json output/lora_model/summary.json | build
 	$(BIN) attention --models pretrained,output/full_model,output/lora_model --out output/attention $(ATTN_FLAGS)

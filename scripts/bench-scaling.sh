@@ -3,7 +3,7 @@
 # training steps of ViT-Ti (synthetic input, global batch 32) under mpirun and write
 #   output/scaling/scaling.csv   ranks,mode,threads_per_rank,batch,img_per_s,compute_s_per_step,
 #                                comm_s_per_step,bytes_per_step,oversubscribed,overlap
-# then the plots and the many-node projection (output/scaling/*.png, projection.csv).
+# then the many-node projection (output/scaling/projection.csv, summary.txt).
 # Rank counts above the core count run oversubscribed and are marked so in the CSV.
 #
 #   scripts/bench-scaling.sh [--steps 6] [--warmup 2] [--ranks "1 2 4"] [--modes "full lora"]

@@ -58,10 +58,9 @@ public struct AttentionStatsRow: Equatable {
 
 /// What `AttentionReport.run` wrote.
 public struct AttentionReportResult {
-    /// Per image and model: the figure's path and its size in pixels.
-    public var imageFigures: [(path: String, width: Int, height: Int)] = []
-    public var summaryPath = ""
-    public var summarySize = (width: 0, height: 0)
+    /// What each map file shows (written as `grid.json` beside them).
+    public var grid: AttentionGrid?
+    public var gridPath = ""
     public var csvPath = ""
     public var rows: [AttentionChangeRow] = []
     public var stats: [AttentionStatsRow] = []
@@ -70,15 +69,11 @@ public struct AttentionReportResult {
 }
 
 /// `woof-dist attention`: DINO-style attention maps of the last block for the original ViT
-/// and the fine-tuned models, a summary grid for the paper, and numbers for how attention
-/// changed (Jensen–Shannon divergence and mask IoU per model pair and head).
+/// and the fine-tuned models (images without text, described by `grid.json`), and numbers
+/// for how attention changed (Jensen–Shannon divergence and mask IoU per model pair and head).
 public enum AttentionReport {
-    /// Side of a map tile in the per-image figures (the model's crop, unscaled).
-    public static let tileSide = ImageTransform.cropSize
-    /// Padding between tiles.
+    /// Padding between the panels of a per-image strip.
     public static let padding = 8
-    /// Widest summary figure, for a paper page.
-    public static let maxSummaryWidth = 1600
 
     /// A loaded model behind one `--models` entry.
     struct ModelEntry {
@@ -194,20 +189,14 @@ public enum AttentionReport {
 
         // 1. Per-image maps of every model (all blocks captured, for the rollout).
         let (crops, maps) = try imageMaps(shown, models: loaded, batchSize: o.batchSize, tape: tape)
-        result.imageFigures = try writeImageFigures(shown: shown, crops: crops, maps: maps, entries: entries,
-                                                    classes: classes, grid: grid,
-                                                    threshold: o.threshold, dir: mapsDir)
-        log("maps: \(result.imageFigures.count) figures in \(mapsDir)/")
+        let described = try writeMaps(shown: shown, crops: crops, maps: maps, entries: entries, classes: classes,
+                                      patchGrid: grid, threshold: o.threshold, out: o.out)
+        result.grid = described
+        result.gridPath = o.out + "/" + AttentionGrid.fileName
+        try AtomicFile.write(try JSONFile.encoded(described), to: result.gridPath)
+        log("maps: \(described.images.count) images × \(entries.count) models in \(mapsDir)/, described by \(result.gridPath)")
 
-        // 2. The summary grid (mean-head maps).
-        let summary = summaryFigure(crops: crops, shown: shown, entries: entries, maps: maps, grid: grid,
-                                    classes: classes.wnids.count, shortName: classes.shortName)
-        result.summaryPath = o.out + "/summary.png"
-        try summary.writePNG(path: result.summaryPath)
-        result.summarySize = (summary.width, summary.height)
-        log("summary: \(result.summaryPath) (\(summary.width)×\(summary.height))")
-
-        // 3. Numbers over the val images of each class.
+        // 2. Numbers over the val images of each class.        // 3. Numbers over the val images of each class.
         guard let val = classes.val, o.metricImages != 0, !classes.wnids.isEmpty else {
             result.table = "no change metrics (--metric-images 0)\n"
             return result
@@ -331,26 +320,40 @@ public enum AttentionReport {
         return (crops, maps)
     }
 
-    /// One figure per image and model entry, `NN_<stem>_<slug>.png` in `dir`.
-    static func writeImageFigures(shown: [ShownImage], crops: [RGBCanvas], maps: [[ImageMaps?]], entries: [ModelEntry],
-                                  classes: ClassList, grid: Int, threshold: Float,
-                                  dir: String) throws -> [(path: String, width: Int, height: Int)] {
-        let fullNames = classes.fullNames
-        var figures: [(path: String, width: Int, height: Int)] = []
+    /// Writes, per image, its crop (`maps/NN_<stem>_crop.jpg`) and per model the mean-head map
+    /// (`…_<slug>.jpg`) and all views side by side (`…_<slug>_panels.png`); returns the grid
+    /// that describes them.
+    static func writeMaps(shown: [ShownImage], crops: [RGBCanvas], maps: [[ImageMaps?]], entries: [ModelEntry],
+                          classes: ClassList, patchGrid: Int, threshold: Float, out: String) throws -> AttentionGrid {
+        var images: [AttentionGrid.Image] = []
         for (i, s) in shown.enumerated() {
-            let stem = URL(fileURLWithPath: s.path).deletingPathExtension().lastPathComponent
+            let stem = String(format: "maps/%02d_%@", i, URL(fileURLWithPath: s.path).deletingPathExtension().lastPathComponent)
+            try writeJPEG(crops[i], to: out + "/" + stem + "_crop.jpg")
+            var cells: [AttentionGrid.Cell] = []
             for e in entries {
-                let mp = maps[e.unique][i]!
-                let pred = predict(mp.logits, classes: classes.wnids.count)
-                let fig = imageFigure(crop: crops[i], maps: mp, grid: grid, threshold: threshold,
-                                      title: "\(e.label): \(s.name)",
-                                      subtitle: "class: \(s.label.map { fullNames[$0] } ?? "?")    prediction: \(pred < fullNames.count ? fullNames[pred] : "class \(pred)")")
-                let path = String(format: "%@/%02d_%@_%@.png", dir, i, stem, e.slug)
-                try fig.writePNG(path: path)
-                figures.append((path, fig.width, fig.height))
+                let m = maps[e.unique][i]!
+                let pred = predict(m.logits, classes: classes.wnids.count)
+                let (mask, mass) = AttentionAnalysis.thresholdMask(m.mean, threshold: threshold)
+                let cell = AttentionGrid.Cell(model: e.slug, map: "\(stem)_\(e.slug).jpg", panels: "\(stem)_\(e.slug)_panels.png",
+                                              predictedClass: pred < classes.wnids.count ? classes.wnids[pred] : "class \(pred)",
+                                              predictedName: classes.shortName(pred), correct: s.label.map { $0 == pred },
+                                              maskPatches: mask.filter { $0 }.count, maskMass: Double(mass))
+                try writeJPEG(overlayMap(crops[i], m.mean, grid: patchGrid), to: out + "/" + cell.map)
+                try panels(crop: crops[i], maps: m, mask: mask, grid: patchGrid).writePNG(path: out + "/" + cell.panels)
+                cells.append(cell)
             }
+            images.append(.init(source: s.path, wnid: s.label.map { classes.wnids[$0] }, className: classes.shortName(s.label),
+                                crop: stem + "_crop.jpg", cells: cells))
         }
-        return figures
+        let heads = maps.lazy.compactMap { $0.first ?? nil }.first?.heads.count ?? 0
+        return AttentionGrid(method: "class-token attention of the last block (mean over heads)",
+                             panelCaptions: (0..<heads).map { "head \($0)" } + ["mean of heads", "mask: \(Int((threshold * 100).rounded()))% of the mass", "rollout"],
+                             threshold: Double(threshold), models: entries.map { .init(slug: $0.slug, label: $0.label, path: $0.path) },
+                             images: images)
+    }
+
+    static func writeJPEG(_ c: RGBCanvas, to path: String) throws {
+        try AtomicFile.write(try encodeJPEG(pixels: c.pixels, width: c.width, height: c.height, components: 3, quality: 90), to: path)
     }
 
     // MARK: Numbers
@@ -585,96 +588,11 @@ public enum AttentionReport {
         return out
     }
 
-    /// One image under one model: crop, per-head maps, mean map, thresholded mean map,
-    /// rollout; a two-line title above.
-    static func imageFigure(crop: RGBCanvas, maps m: ImageMaps, grid: Int, threshold: Float,
-                            title: String, subtitle: String) -> RGBCanvas {
-        let (mask, mass) = AttentionAnalysis.thresholdMask(m.mean, threshold: threshold)
-        let kept = mask.reduce(0) { $0 + ($1 ? 1 : 0) }
-        var tiles = [crop], captions = ["224 crop"]
-        for (h, map) in m.heads.enumerated() { tiles.append(overlayMap(crop, map, grid: grid)); captions.append("head \(h)") }
-        tiles.append(overlayMap(crop, m.mean, grid: grid)); captions.append("mean of heads")
-        tiles.append(maskView(crop, mask: mask, grid: grid))
-        captions.append(String(format: "%d%%: %d patches", Int((mass * 100).rounded(.down)), kept))
-        tiles.append(overlayMap(crop, m.rollout, grid: grid)); captions.append("rollout")
-        let body = tile(tiles, columns: tiles.count, padding: padding, captions: captions, captionScale: 2)
-        let scale = 2
-        let lineH = BitmapFont.lineHeight * scale
-        let headerH = padding + 2 * lineH
-        var out = RGBCanvas(width: body.width, height: headerH + body.height)
-        out.drawText(title, x: padding, y: padding, color: .ink, scale: scale)
-        out.drawText(subtitle, x: padding, y: padding + lineH, color: .gray, scale: scale)
-        out.draw(body, x: 0, y: headerH)
-        return out
-    }
-
-    /// Rows = images, columns = the crop and each model's mean-head map; more than ten images
-    /// are laid out in two column groups (still one image per row) to fit a page.
-    /// Geometry of the summary grid for `images` images and `models` map columns (shared
-    /// with the paper's figure, which picks rows out of summary.png).
-    struct SummaryLayout: Equatable {
-        var cols, groups, rowsPerGroup, groupGap, side, scale, capH, headerH, footnoteH, width, height: Int
-        init(images: Int, models: Int) {
-            cols = 1 + models
-            groups = images > 10 ? 2 : 1
-            rowsPerGroup = (images + groups - 1) / groups
-            groupGap = 3 * padding
-            let totalCols = cols * groups
-            side = min(ImageTransform.cropSize,
-                       (maxSummaryWidth - padding - totalCols * padding - (groups - 1) * groupGap) / totalCols)
-            scale = 2
-            let textH = BitmapFont.glyphHeight * scale
-            capH = textH + 2 * scale + 2
-            headerH = padding + textH + padding
-            footnoteH = BitmapFont.lineHeight * scale + padding
-            width = padding + totalCols * (side + padding) + (groups - 1) * groupGap
-            height = headerH + rowsPerGroup * (capH + side + padding) + footnoteH
-        }
-        /// Height of one image row (caption, tile, padding).
-        var rowHeight: Int { capH + side + padding }
-    }
-
-    static func summaryFigure(crops: [RGBCanvas], shown: [(path: String, label: Int?, name: String)],
-                              entries: [ModelEntry], maps: [[ImageMaps?]], grid: Int, classes: Int,
-                              shortName: (Int?) -> String) -> RGBCanvas {
-        let layout = SummaryLayout(images: shown.count, models: entries.count)
-        let (cols, groups, rowsPerGroup, groupGap, side) = (layout.cols, layout.groups, layout.rowsPerGroup, layout.groupGap, layout.side)
-        let (scale, capH, headerH, footnoteH, width, height) = (layout.scale, layout.capH, layout.headerH, layout.footnoteH, layout.width, layout.height)
-        var out = RGBCanvas(width: width, height: height)
-        let green = RGBColor(0, 130, 60), red = RGBColor(200, 30, 30)
-        func centred(_ text: String, cellX: Int, y: Int, color: RGBColor) {
-            var t = text
-            while t.count > 2, BitmapFont.textWidth(t, scale: scale) > side { t = String(t.dropLast(t.hasSuffix("..") ? 3 : 1)) + ".." }
-            out.drawText(t, x: cellX + (side - BitmapFont.textWidth(t, scale: scale)) / 2, y: y, color: color, scale: scale)
-        }
-        let titles = ["image"] + entries.map(\.label)
-        for g in 0..<groups {
-            let gx = padding + g * (cols * (side + padding) + groupGap)
-            for (c, t) in titles.enumerated() { centred(t, cellX: gx + c * (side + padding), y: padding, color: .ink) }
-        }
-        // Small crops are resampled once.
-        let smallCrops: [RGBCanvas] = crops.map { c in
-            guard side != c.width else { return c }
-            let r = resizeBicubic(RGBImage(width: c.width, height: c.height, pixels: c.pixels), width: side, height: side)
-            return try! RGBCanvas(width: side, height: side, pixels: r.pixels)
-        }
-        for (i, s) in shown.enumerated() {
-            let g = i / rowsPerGroup, r = i % rowsPerGroup
-            let gx = padding + g * (cols * (side + padding) + groupGap)
-            let y = headerH + r * (capH + side + padding)
-            centred(shortName(s.label), cellX: gx, y: y, color: .ink)
-            out.draw(smallCrops[i], x: gx, y: y + capH)
-            for (k, e) in entries.enumerated() {
-                let mp = maps[e.unique][i]!
-                let pred = predict(mp.logits, classes: classes)
-                let color: RGBColor = s.label == nil ? .ink : (pred == s.label ? green : red)
-                let x = gx + (k + 1) * (side + padding)
-                centred(shortName(pred), cellX: x, y: y, color: color)
-                out.draw(overlayMap(smallCrops[i], mp.mean, grid: grid), x: x, y: y + capH)
-            }
-        }
-        out.drawText("mean-head CLS attention, last block; captions: class, predictions (green right, red wrong)",
-                     x: padding, y: height - footnoteH + 2, color: .gray, scale: width >= 1200 ? 2 : 1)
-        return out
+    /// One image under one model, no text: per-head maps, mean map, thresholded mean map,
+    /// rollout (captions: `AttentionGrid.panelCaptions`).
+    static func panels(crop: RGBCanvas, maps m: ImageMaps, mask: [Bool], grid: Int) -> RGBCanvas {
+        let tiles = m.heads.map { overlayMap(crop, $0, grid: grid) }
+            + [overlayMap(crop, m.mean, grid: grid), maskView(crop, mask: mask, grid: grid), overlayMap(crop, m.rollout, grid: grid)]
+        return tile(tiles, columns: tiles.count, padding: padding)
     }
 }

@@ -9,7 +9,8 @@ import WoofIO
 
 /// `woof-dist results`, first half: gathers the measured results under `output/` into the
 /// small files the paper is built from (`report/results/`): one flat `summary.json` of every
-/// headline number, CSVs for tables and plots, and the attention figure as a JPEG.
+/// headline number, CSVs for tables and plots, and the attention figure's tiles with their
+/// captions as data (attention_grid.csv).
 /// The second half (`ReportTeX`) turns those files alone into LaTeX.
 public enum ReportData {
     /// What produces each input, for error messages.
@@ -89,9 +90,8 @@ public enum ReportData {
         try write("curves.csv", try curvesCSV(full: full, lora: lora))
         try scalingNumbers(out, into: &s, write: write)
         try projectionNumbers(out, into: &s, write: write)
-        let jpeg = try attentionNumbers(out, classes: classes.count, into: &s, write: write, log: log)
-        try AtomicFile.write(jpeg, to: reportDir + "/attention.jpg")
-        written.append(reportDir + "/attention.jpg")
+        try attentionNumbers(out, classes: classes.count, into: &s, write: write)
+        written += try attentionFigure(out, reportDir: reportDir, write: write, log: log)
         try optionalNumbers(out, reportDir: reportDir, dropMissing: dropMissing, into: &s, write: write, log: log)
 
         try write("summary.json", String(decoding: try JSONFile.encoded(s), as: UTF8.self))
@@ -332,10 +332,9 @@ public enum ReportData {
         s["proj_strong_global_batch"] = Int(batch!) * 8
     }
 
-    /// Attention: JS divergence and mask IoU per model pair (mean-of-heads maps); returns the
-    /// attention figure as JPEG.
+    /// Attention: JS divergence and mask IoU per model pair (mean-of-heads maps).
     static func attentionNumbers(_ out: String, classes: Int, into s: inout PaperNumbers,
-                                 write: (String, String) throws -> Void, log: (String) -> Void) throws -> Data {
+                                 write: (String, String) throws -> Void) throws {
         let v = ViTConfig.vitTiny(numClasses: classes)
         let changePath = out + "/attention/attention_change.csv"
         let change = try CSVTable.read(changePath, missing: stage["attention"]!)
@@ -369,10 +368,42 @@ public enum ReportData {
             throw TrainError.io("\(txtPath): no 'IoU of the N%-mass masks' header (\(stage["attention"]!))")
         }
         s["attn_mask_mass_percent"] = mass
-        let figure = try attentionFigure(png: out + "/attention/summary.png", models: 3, perClassImages: classes)
-        let jpeg = try encodeJPEG(pixels: figure.pixels, width: figure.width, height: figure.height, components: 3, quality: 82)
-        log("attention figure: \(figure.width)×\(figure.height), \(jpeg.count / 1024) KB")
-        return jpeg
+    }
+
+    /// Side of the attention figure's tiles in report/results (a tenth of a page wide).
+    static let attentionTileSide = 160
+
+    /// The attention figure: the first image of each class, its crop and each model's map as
+    /// `attention/NN_<slug>.jpg`, and `attention_grid.csv` (one row per tile: class, model,
+    /// prediction, right or wrong) for the paper and the HTML report to caption as text.
+    static func attentionFigure(_ out: String, reportDir: String, write: (String, String) throws -> Void,
+                                log: (String) -> Void) throws -> [String] {
+        let grid = try AttentionGrid.read(dir: out + "/attention", missing: stage["attention"]!)
+        try FileManager.default.createDirectory(atPath: reportDir + "/attention", withIntermediateDirectories: true)
+        var table = CSVTable(header: ["row", "image", "class", "model", "label", "file", "prediction", "correct"])
+        var written: [String] = []
+        for (row, im) in grid.firstPerClass().enumerated() {
+            let source = URL(fileURLWithPath: im.source).pathComponents.suffix(2).joined(separator: "/")
+            let tiles = [("image", "image", im.crop, nil as AttentionGrid.Cell?)]
+                + im.cells.map { c in (c.model, grid.models.first { $0.slug == c.model }?.label ?? c.model, c.map, c) }
+            for (slug, label, file, cell) in tiles {
+                let name = String(format: "attention/%02d_%@.jpg", row, slug)
+                try copyResized(out + "/attention/" + file, to: reportDir + "/" + name, side: attentionTileSide)
+                written.append(reportDir + "/" + name)
+                table.rows.append(["\(row)", source, im.className, slug, label, name, cell?.predictedName ?? "",
+                                   cell?.correct.map { $0 ? "1" : "0" } ?? ""])
+            }
+        }
+        try write("attention_grid.csv", table.text)
+        log("attention figure: \(table.rows.count) tiles of \(attentionTileSide) px in \(reportDir)/attention/")
+        return written
+    }
+
+    /// A JPEG tile resized to `side` × `side` (bicubic) and written again.
+    static func copyResized(_ src: String, to dst: String, side: Int) throws {
+        let image = try decodeJPEG(path: src)
+        let small = resizeBicubic(image, width: side, height: side)
+        try AtomicFile.write(try encodeJPEG(pixels: small.pixels, width: side, height: side, components: 3, quality: 88), to: dst)
     }
 
     /// Optional: the recipe/rank study and the PyTorch comparison, with their flags.
@@ -652,34 +683,5 @@ public enum ReportData {
                 s["bench_\(m)_\(who)_peak_rss_mib"] = try t.double(r, "\(who)_peak_rss_mib")
             }
         }
-    }
-
-    /// The paper's attention figure from `summary.png`: with two images per class (the
-    /// attention stage's default) only the first image of each class is kept, so the figure
-    /// is half a page; otherwise the whole grid. Scaled to at most 1200 px wide.
-    static func attentionFigure(png: String, models: Int, perClassImages classes: Int) throws -> RGBCanvas {
-        guard FileManager.default.fileExists(atPath: png) else { throw TrainError.io("\(png): missing (\(stage["attention"]!))") }
-        var canvas = try RGBCanvas.readPNG(path: png)
-        let layout = AttentionReport.SummaryLayout(images: 2 * classes, models: models)
-        if layout.width == canvas.width, layout.height == canvas.height, layout.groups == 2, layout.rowsPerGroup % 2 == 0 {
-            let rows = layout.rowsPerGroup / 2
-            var out = RGBCanvas(width: canvas.width, height: layout.headerH + rows * layout.rowHeight + layout.footnoteH)
-            func copy(fromY: Int, height: Int, toY: Int) {
-                var strip = RGBCanvas(width: canvas.width, height: height)
-                strip.draw(canvas, x: 0, y: -fromY)
-                out.draw(strip, x: 0, y: toY)
-            }
-            copy(fromY: 0, height: layout.headerH, toY: 0)
-            for r in 0..<rows {
-                copy(fromY: layout.headerH + 2 * r * layout.rowHeight, height: layout.rowHeight, toY: layout.headerH + r * layout.rowHeight)
-            }
-            copy(fromY: canvas.height - layout.footnoteH, height: layout.footnoteH, toY: out.height - layout.footnoteH)
-            canvas = out
-        }
-        let maxWidth = 1200
-        guard canvas.width > maxWidth else { return canvas }
-        let h = canvas.height * maxWidth / canvas.width
-        let r = resizeBicubic(RGBImage(width: canvas.width, height: canvas.height, pixels: canvas.pixels), width: maxWidth, height: h)
-        return try RGBCanvas(width: r.width, height: r.height, pixels: r.pixels)
     }
 }

@@ -444,6 +444,7 @@ public enum ReportTeX {
                                                            study: extra.isEmpty ? nil : try read(dir, "study_per_class.csv"))))
         out.append(("table_scaling.tex", try scalingTable(try read(dir, "scaling.csv"))))
         out.append(("table_attention.tex", try attentionTable(try read(dir, "attention.csv"))))
+        out.append(("figure_attention.tex", try attentionFigure(try read(dir, "attention_grid.csv"))))
         out.append(("table_heldout.tex", try heldOutTable(try read(dir, "heldout.csv"))))
         if fm.fileExists(atPath: dir + "/study_groups.csv") {
             let g = try read(dir, "study_groups.csv")

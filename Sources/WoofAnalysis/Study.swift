@@ -2,7 +2,6 @@ import Foundation
 import WoofTrain
 import WoofCore
 import WoofModel
-import WoofViz
 import WoofIO
 
 /// `woof-dist study`: collects the runs of a sweep (`scripts/sweep.sh`) into CSVs and plots.
@@ -10,8 +9,8 @@ import WoofIO
 /// Reads `<dir>/runs/<name>/summary.json` (and `linear_probe/summary.json` of LP-FT runs),
 /// writes `runs.csv` (one row per run), `groups.csv` (runs that differ only in their seed,
 /// named `<group>-s<seed>`, as mean ± std), `per_class.csv`, `groups_per_class.csv`, `ranks.csv` (the LoRA rank
-/// sweep, with step times from `rank_bench.csv` if present), and the plots
-/// `accuracy_vs_params.png` and `accuracy_vs_bytes.png`.
+/// sweep, with step times from `rank_bench.csv` if present). The paper and the HTML report
+/// chart them.
 public enum Study {
     /// One finished run, flattened from its summary.json.
     public struct Run {
@@ -41,13 +40,6 @@ public enum Study {
         public var trainSeconds: Double
         public var peakRSSMiB: Double
         public var perClass: [Double]
-    }
-
-    /// 0.0003 → "3e-4", 0.75 → "0.75": how the grids spell learning rates and factors.
-    static func shortNumber(_ v: Double) -> String {
-        guard v != 0, abs(v) < 0.01 else { return String(format: "%g", v) }
-        let e = Int(floor(log10(abs(v)))), m = v / pow(10, Double(e))
-        return (abs(m - m.rounded()) < 1e-6 ? String(Int(m.rounded())) : String(format: "%g", m)) + "e\(e)"
     }
 
     /// `lora-imagenet-s2` → `lora-imagenet`: runs that differ only in their seed share a group.
@@ -201,17 +193,17 @@ public enum Study {
         return t.text
     }
 
-    /// Writes the CSVs and plots into `dir` with the zero-shot summary at `baselinePath`
-    /// (`woof-dist eval --summary`: its top-1 is drawn as a dashed line, its class names label
-    /// per_class.csv; skipped if the file is missing). Returns a short text table of the groups.
+    /// Writes the CSVs into `dir` with the zero-shot summary at `baselinePath` (`woof-dist
+    /// eval --summary`: its class names label per_class.csv; skipped if the file is missing).
+    /// Returns a short text table of the groups.
     @discardableResult
     public static func write(dir: String, baselinePath: String) throws -> String {
         let baseline = try JSONFile.readIfPresent(EvalSummary.self, from: baselinePath)
-        return try write(dir: dir, baselineTop1: baseline?.top1, classes: baseline?.classes ?? [])
+        return try write(dir: dir, classes: baseline?.classes ?? [])
     }
 
     @discardableResult
-    public static func write(dir: String, baselineTop1: Double?, classes: [String]) throws -> String {
+    public static func write(dir: String, classes: [String]) throws -> String {
         let runs = try readRuns(dir: dir)
         guard !runs.isEmpty else { throw TrainError.io("\(dir)/runs: no finished run (no summary.json yet)") }
         for (name, text) in [("runs.csv", runsCSV(runs)), ("groups.csv", groupsCSV(runs)),
@@ -224,34 +216,7 @@ public enum Study {
         try bench?.require(["lora_rank", "lora_targets", "ms_per_step", "img_per_s"])
         try AtomicFile.write(Data(try ranksCSV(runs, bench: bench).utf8), to: dir + "/ranks.csv")
 
-        // One series per recipe family (everything but the rank); points are the group means,
-        // so a rank sweep reads as a line from r 1 to r 32 and nothing else is joined.
         let groupList = groups(runs)
-        let groups = groupList.map { g -> Run in var r = g.first; r.valTop1 = g.mean; return r }
-        let families = Dictionary(grouping: groups) { r in
-            (r.mode == "lora" ? "LoRA \(r.loraTargets)" : "full") + ", \(r.epochs) ep, \(r.headInit) head"
-                + (r.lpEpochs > 0 ? ", LP-FT" : "") + ", lr \(shortNumber(r.lr))"
-                + (r.layerDecay < 1 ? ", layer decay \(shortNumber(r.layerDecay))" : "")
-                + (r.labelSmoothing > 0 ? ", smoothing \(shortNumber(r.labelSmoothing))" : "")
-        }
-        for (xName, file, x) in [("trainable parameters", "accuracy_vs_params.png", { (r: Run) in Double(r.trainableParams) }),
-                                 ("gradient bytes allreduced per step", "accuracy_vs_bytes.png", { (r: Run) in Double(r.gradBytesPerStep) })] {
-            // Markers tell the modes apart where the palette's colours repeat.
-            var series = families.keys.sorted().map { k in
-                LinePlot.Series(name: k, points: families[k]!.sorted { x($0) < x($1) }.map { (x($0), 100 * $0.valTop1) },
-                                marker: families[k]![0].mode == "lora" ? .circle : .square)
-            }
-            if let b = baselineTop1 {
-                let xs = groups.map(x)
-                series.append(.init(name: String(format: "zero-shot head %.2f%%", 100 * b),
-                                    points: [(xs.min()! / 2, 100 * b), (xs.max()! * 2, 100 * b)],
-                                    color: .gray, dashed: true, marker: .none))
-            }
-            // The legend goes under the figure: with a dozen families no corner is free.
-            try LinePlot(title: "ImageWoof val top-1 vs \(xName)", xLabel: xName + " (log scale)", yLabel: "val top-1 (%)",
-                         series: series, xLog: true, legend: .below).write(to: dir + "/" + file)
-        }
-
         func pad(_ s: String, _ n: Int, left: Bool = false) -> String {
             let fill = String(repeating: " ", count: max(0, n - s.count))
             return left ? s + fill : fill + s

@@ -116,36 +116,19 @@ public func overlay(image: RGBCanvas, heat: [Float], alpha: Float = 0.5) -> RGBC
 }
 
 /// Arranges `canvases` in a grid of `columns` columns, `padding` pixels around and between
-/// tiles. Every cell is as large as the largest tile (smaller tiles are centred). With
-/// `captions` (one per canvas; extra or missing entries are ignored), each tile gets a
-/// centred caption line above it at font `captionScale`; captions wider than the cell
-/// are cut with "..".
+/// tiles. Every cell is as large as the largest tile (smaller tiles are centred). No text:
+/// captions belong to whatever shows the image (HTML, LaTeX).
 public func tile(_ canvases: [RGBCanvas], columns: Int, padding: Int = 8,
-                 background: RGBColor = .white, captions: [String]? = nil,
-                 captionScale: Int = 1, captionColor: RGBColor = .ink) -> RGBCanvas {
+                 background: RGBColor = .white) -> RGBCanvas {
     guard !canvases.isEmpty else { return RGBCanvas(width: 0, height: 0) }
     let cols = max(1, min(columns, canvases.count))
     let rows = (canvases.count + cols - 1) / cols
     let cellW = canvases.map(\.width).max()!, cellH = canvases.map(\.height).max()!
     let pad = max(0, padding)
-    let scale = max(1, captionScale)
-    let captionH = captions == nil ? 0 : BitmapFont.textHeight("A", scale: scale) + 2 * scale
-    let outW = cols * cellW + (cols + 1) * pad
-    let outH = rows * (cellH + captionH) + (rows + 1) * pad
-    var out = RGBCanvas(width: outW, height: outH, background: background)
+    var out = RGBCanvas(width: cols * cellW + (cols + 1) * pad, height: rows * cellH + (rows + 1) * pad, background: background)
     for (i, c) in canvases.enumerated() {
-        let col = i % cols, row = i / cols
-        let cellX = pad + col * (cellW + pad)
-        let cellY = pad + row * (cellH + captionH + pad)
-        if let captions, i < captions.count, !captions[i].isEmpty {
-            var text = captions[i]
-            while text.count > 2, BitmapFont.textWidth(text, scale: scale) > cellW {
-                text = String(text.dropLast(text.hasSuffix("..") ? 3 : 1)) + ".."
-            }
-            let tw = BitmapFont.textWidth(text, scale: scale)
-            out.drawText(text, x: cellX + (cellW - tw) / 2, y: cellY, color: captionColor, scale: scale)
-        }
-        out.draw(c, x: cellX + (cellW - c.width) / 2, y: cellY + captionH + (cellH - c.height) / 2)
+        let cellX = pad + (i % cols) * (cellW + pad), cellY = pad + (i / cols) * (cellH + pad)
+        out.draw(c, x: cellX + (cellW - c.width) / 2, y: cellY + (cellH - c.height) / 2)
     }
     return out
 }

@@ -92,7 +92,7 @@ struct Results: ParsableCommand {
 
 struct Scaling: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "scaling", abstract: "Plot a scaling CSV (scripts/bench-scaling.sh) and project it to many nodes.")
+        commandName: "scaling", abstract: "Summarise a scaling CSV (scripts/bench-scaling.sh) and project it to many nodes (projection.csv).")
     @Option(help: "The CSV written by scripts/bench-scaling.sh.")
     var csv: String = "output/scaling/scaling.csv"
     @Option(help: "Where the plots, projection.csv and summary.txt go.")

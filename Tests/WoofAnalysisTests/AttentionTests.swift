@@ -159,21 +159,28 @@ final class AttentionTests: XCTestCase {
         o.showProgress = false
         let r = try AttentionReport.run(o, log: { _ in })
 
-        XCTAssertEqual(r.imageFigures.count, 4)
-        let pad = AttentionReport.padding
-        for f in r.imageFigures {
-            let png = try RGBCanvas.readPNG(path: f.path)
-            XCTAssertEqual(png.width, f.width, f.path)
-            XCTAssertEqual(png.height, f.height, f.path)
-            XCTAssertEqual(png.width, 7 * 224 + 8 * pad, "crop, 3 heads, mean, mask, rollout")
-            XCTAssertGreaterThan(png.height, 224)
+        // grid.json describes every file, and the files are images without text.
+        let grid = try AttentionGrid.read(dir: out, missing: "test")
+        XCTAssertEqual(grid, r.grid)
+        XCTAssertEqual(grid.models.map(\.slug), ["pretrained", "pretrained_2"])
+        XCTAssertEqual(grid.images.map(\.wnid), ["n02086240", "n02099601"])
+        XCTAssertEqual(grid.images.map(\.className), ["Shih-Tzu", "golden retr."])
+        XCTAssertEqual(grid.panelCaptions, ["head 0", "head 1", "head 2", "mean of heads", "mask: 60% of the mass", "rollout"])
+        for im in grid.images {
+            XCTAssertEqual(try decodeJPEG(path: out + "/" + im.crop).width, 224)
+            XCTAssertEqual(im.cells.count, 2)
+            XCTAssertEqual(im.cells[0].predictedClass, im.cells[1].predictedClass, "identical models")
+            XCTAssertEqual(im.cells[0].correct, im.cells[0].predictedClass == im.wnid)
+            for c in im.cells {
+                XCTAssertEqual(try decodeJPEG(path: out + "/" + c.map).height, 224)
+                let panels = try RGBCanvas.readPNG(path: out + "/" + c.panels)
+                XCTAssertEqual(panels.width, 6 * 224 + 7 * AttentionReport.padding, "3 heads, mean, mask, rollout")
+                XCTAssertEqual(panels.height, 224 + 2 * AttentionReport.padding)
+                XCTAssertTrue((1...196).contains(c.maskPatches))
+                XCTAssertGreaterThanOrEqual(c.maskMass, 0.6)
+            }
         }
-        XCTAssertTrue(r.imageFigures[1].path.hasSuffix("_pretrained_2.png"), r.imageFigures[1].path)
-        let summary = try RGBCanvas.readPNG(path: r.summaryPath)
-        XCTAssertEqual(summary.width, r.summarySize.width)
-        XCTAssertEqual(summary.height, r.summarySize.height)
-        XCTAssertLessThanOrEqual(summary.width, AttentionReport.maxSummaryWidth)
-        XCTAssertGreaterThan(summary.height, 2 * 180)
+        XCTAssertTrue(grid.images[1].cells[1].panels.hasSuffix("_pretrained_2_panels.png"))
 
         // The crop drawn is the model's 224 crop (Resize 248 bicubic + CenterCrop 224).
         let img = try decodeJPEG(path: images[1])

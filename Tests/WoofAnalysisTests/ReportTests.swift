@@ -5,6 +5,7 @@ import Foundation
 @testable import WoofTrain
 @testable import WoofAnalysis
 import WoofIO
+import WoofData
 
 /// The paper's inputs: the committed files in report/results parse, the generated LaTeX and
 /// README table match them, the paper uses only generated numbers, the claims its prose makes
@@ -75,8 +76,13 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(s["study_available"] as Bool?, FileManager.default.fileExists(atPath: Self.results + "/study_groups.csv"))
         XCTAssertEqual(s["bench_available"] as Bool?, FileManager.default.fileExists(atPath: Self.results + "/bench.csv"))
         XCTAssertEqual(s["study_ranks_available"] as Bool?, FileManager.default.fileExists(atPath: Self.results + "/study_ranks.csv"))
-        let size = try FileManager.default.attributesOfItem(atPath: Self.results + "/attention.jpg")[.size] as? Int ?? 0
-        XCTAssert(size > 10_000 && size < 300_000, "attention.jpg is \(size) bytes")
+        // The attention figure: one tile per image and model, each a JPEG, captions as data.
+        let grid = try CSVTable.read(Self.results + "/attention_grid.csv")
+        XCTAssertEqual(grid.rows.count, 10 * 4)
+        for r in grid.rows.indices {
+            let tile = try decodeJPEG(path: Self.results + "/" + (try grid.string(r, "file")))
+            XCTAssertTrue(tile.width > 100 && tile.width == tile.height, "\(try grid.string(r, "file"))")
+        }
     }
 
     /// heldout.csv: the zero-shot rows always, the fine-tuned models' exactly when heldout_available;

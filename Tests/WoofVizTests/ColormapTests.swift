@@ -65,12 +65,12 @@ final class ColormapTests: XCTestCase {
 
         let a = RGBCanvas(width: 10, height: 6, background: .black)
         let b = RGBCanvas(width: 6, height: 10, background: .black)
-        let grid = tile([a, b, a], columns: 2, padding: 2, captions: ["one", "two", "three"])
-        let captionH = BitmapFont.textHeight("A") + 2
+        let grid = tile([a, b, a], columns: 2, padding: 2)
         XCTAssertEqual(grid.width, 2 * 10 + 3 * 2)
-        XCTAssertEqual(grid.height, 2 * (10 + captionH) + 3 * 2)
+        XCTAssertEqual(grid.height, 2 * 10 + 3 * 2)
         XCTAssertEqual(grid.pixel(x: 0, y: 0), .white)
-        XCTAssertEqual(grid.pixel(x: 2, y: 2 + captionH + 2), .black)  // first tile, centred vertically
+        XCTAssertEqual(grid.pixel(x: 2, y: 2), .white)       // first tile (6 high) centred in a 10-high cell
+        XCTAssertEqual(grid.pixel(x: 2, y: 2 + 2), .black)
         let plain = tile([a, a, a, a], columns: 4, padding: 0)
         XCTAssertEqual(plain.width, 40)
         XCTAssertEqual(plain.height, 6)
