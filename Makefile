@@ -27,7 +27,7 @@ BIN := .build/release/woof-dist
 APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libjpeg-dev libpng-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: smoke publish-results all pipeline predictions study bench-pytorch demo deps build test bench clean data weights baseline full lora results fuzz drills scaling attention report paper tex-deps
+.PHONY: report-html check-report smoke publish-results all pipeline predictions study bench-pytorch demo deps build test bench clean data weights baseline full lora results fuzz drills scaling attention report paper tex-deps
 
 all: pipeline
 
@@ -37,7 +37,7 @@ DATA_URL := https://s3.amazonaws.com/fast-ai-imageclas/imagewoof2-320.tgz
 EPOCHS ?= 5
 TRAIN_FLAGS ?=
 
-pipeline: build data weights baseline full lora predictions attention scaling results
+pipeline: build data weights baseline full lora predictions attention scaling results report-html
 	@if command -v pdflatex >/dev/null 2>&1 && command -v latexmk >/dev/null 2>&1; then $(MAKE) --no-print-directory paper; \
 	else echo "(LaTeX is not installed: 'make report' installs TeX Live and builds the paper)"; fi
 	@echo
@@ -120,6 +120,22 @@ bench-pytorch: build
 RUN_RESULTS := output/results
 results: | build
 	$(BIN) results --output output --report-dir $(RUN_RESULTS) --readme '' --drop-missing
+
+# The study as one self-contained HTML page for people (tables, SVG charts, the attention grid),
+# from this run's results; sections whose inputs are missing say which target makes them.
+report-html: | build
+	$(BIN) report --results $(RUN_RESULTS) --output output --out output/report.html
+
+# The HTML reports as a person sees them: headless Chromium (installed when missing) must load
+# each with no console error, every image decoded, every chart with axes and data marks, and
+# the headline numbers of summary.json in the text; full-page screenshots beside them (.png).
+# Checks the committed reference results' report, and this run's when it has results.
+check-report: | build
+	$(BIN) report --results report/results --output output --out output/report-reference.html
+	scripts/check-report.sh --results report/results output/report-reference.html
+	@if [ -f $(RUN_RESULTS)/summary.json ]; then $(MAKE) --no-print-directory report-html \
+	  && scripts/check-report.sh --results $(RUN_RESULTS) output/report.html; \
+	else echo "check-report: $(RUN_RESULTS) has no results yet (run make): checked the reference report only"; fi
 
 PUBLISH_FLAGS ?=
 publish-results: | build

@@ -4,7 +4,8 @@
 # ../shared, a small ImageWoof subset as data/imagewoof2-320 (30 train and 20 val images per
 # class; val has images from both ImageNet splits), then
 #   EPOCHS=1 SCALING_FLAGS="--steps 1 --warmup 1" make
-# through to report/build/paper.pdf. Fails on any error, on a missing PDF or appendix, and on
+# through to report/build/paper.pdf and output/report.html (checked in headless Chromium, as
+# `make check-report` does). Fails on any error, on a missing PDF, appendix or report, and on
 # any tracked file the run changed or deleted (git status of the copy). Then builds the paper
 # in every state of the results (scripts/paper-states.sh).
 #
@@ -61,6 +62,8 @@ changed=$(git status --porcelain)
 [ -z "$changed" ] || fail "the pipeline changed the checkout (it must never touch committed files):
 $changed"
 echo "smoke: pipeline green in $pipeline_s s; git status clean; $(grep -o 'Output written.*' report/build/paper.log)"
+[ -s output/report.html ] || fail "make exited 0 but output/report.html is missing"
+scripts/check-report.sh --results output/results output/report.html || fail "the tiny run's HTML report fails its check"
 
 scripts/paper-states.sh output
 echo "smoke: all green in $(( $(date +%s) - start )) s"

@@ -62,7 +62,7 @@ public enum HTMLReport {
         figure{margin:0}svg.chart{width:100%;height:auto}
         .grid{display:grid;gap:4px 4px;align-items:end}.grid figure{text-align:center;font-size:.8em}
         .grid img{width:100%;display:block}.right{color:#087a3c}.wrong{color:#c0221a;font-weight:600}
-        .grid figcaption{min-height:1.3em;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+        .grid>div{text-align:center}.grid figcaption{min-height:1.3em;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
         """
 }
 

@@ -10,11 +10,11 @@ enum ReportSections {
     static func results(_ s: ResultsSource) -> String? {
         guard let full = s.number("full_top1"), let lora = s.number("lora_top1") else { return nil }
         var rows: [[String]] = []
-        if let z = s.number("zero_shot_top1") { rows.append(["zero-shot head (ImageNet rows of the ten classes)", HTML.pct(z), "0", "–", "1"]) }
-        rows.append(["full fine-tuning", HTML.pct(full), HTML.int(s.number("full_trainable_params")), HTML.int(s.number("full_grad_bytes")), "1"])
-        rows.append(["LoRA", HTML.pct(lora), HTML.int(s.number("lora_trainable_params")), HTML.int(s.number("lora_grad_bytes")), "1"])
-        var html = "<p>Val top-1 on all \(HTML.int(s.number("val_images"))) ImageWoof val images, `make`'s plain recipe (\(HTML.int(s.number("full_epochs"))) epochs).</p>"
-        html += HTML.table(["model", "val top-1 (%)", "trainable parameters", "gradient bytes / step", "runs"], rows)
+        if let z = s.number("zero_shot_top1") { rows.append(["zero-shot head (ImageNet rows of the ten classes)", HTML.pct(z), "0", "–"]) }
+        rows.append(["full fine-tuning", HTML.pct(full), HTML.int(s.number("full_trainable_params")), HTML.int(s.number("full_grad_bytes"))])
+        rows.append(["LoRA", HTML.pct(lora), HTML.int(s.number("lora_trainable_params")), HTML.int(s.number("lora_grad_bytes"))])
+        var html = "<p>Val top-1 on all \(HTML.int(s.number("val_images"))) ImageWoof val images, <code>make</code>'s plain recipe, one run each (\(HTML.int(s.number("full_epochs"))) epochs).</p>"
+        html += HTML.table(["model", "val top-1 (%)", "trainable parameters", "gradient bytes / step"], rows)
         if let g = s.csv("study_groups.csv"), let best = try? bestGroups(g) {
             html += "<p>The study's final configurations, mean ± sample std over seeds:</p>" + best
         }
@@ -75,7 +75,7 @@ enum ReportSections {
                 }
                 return .init(name: name, points: pts, yErrors: rows.map { 100 * ((try? g.double($0, "std_top1")) ?? 0) }, style: .markers, color: color)
             }
-            return SVGChart(title: "Val top-1 vs \(label)", xLabel: label + " (log scale)", yLabel: "val top-1 (%), mean ± std over seeds",
+            return SVGChart(title: "Val top-1 vs \(label)", xLabel: label + " (log scale)", yLabel: "val top-1 (%)",
                             xScale: .log10, series: series, references: reference)
         }
         return "<p>Every group of the recipe and rank study; error bars: one standard deviation over seeds.</p><div class=\"charts\">"

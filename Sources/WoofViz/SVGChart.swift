@@ -635,3 +635,42 @@ extension SVGChart {
         return "<text" + attrs.map { " \($0.0)=\"\(escaped($0.1))\"" }.joined() + ">\(escaped(content))</text>"
     }
 }
+
+/// Splits a pixel-space polyline into runs of consecutive visible pieces clipped to `clip`
+/// (Liang–Barsky); NaN points break runs.
+func clippedRuns(_ pts: [(x: Double, y: Double)], clip: (x0: Double, y0: Double, x1: Double, y1: Double))
+    -> [[(x: Double, y: Double)]] {
+    var runs: [[(x: Double, y: Double)]] = []
+    var current: [(x: Double, y: Double)] = []
+    func flush() {
+        if current.count >= 2 { runs.append(current) }
+        current = []
+    }
+    guard pts.count >= 2 else { return [] }
+    for i in 1..<pts.count {
+        let a = pts[i - 1], b = pts[i]
+        guard a.x.isFinite, a.y.isFinite, b.x.isFinite, b.y.isFinite else { flush(); continue }
+        let dx = b.x - a.x, dy = b.y - a.y
+        var t0 = 0.0, t1 = 1.0
+        var visible = true
+        for (p, q) in [(-dx, a.x - clip.x0), (dx, clip.x1 - a.x), (-dy, a.y - clip.y0), (dy, clip.y1 - a.y)] {
+            if p == 0 {
+                if q < 0 { visible = false; break }
+            } else {
+                let r = q / p
+                if p < 0 { t0 = max(t0, r) } else { t1 = min(t1, r) }
+                if t0 > t1 { visible = false; break }
+            }
+        }
+        guard visible else { flush(); continue }
+        let ca = (x: a.x + dx * t0, y: a.y + dy * t0), cb = (x: a.x + dx * t1, y: a.y + dy * t1)
+        if t0 > 0 || current.isEmpty {
+            flush()
+            current = [ca]
+        }
+        current.append(cb)
+        if t1 < 1 { flush() }
+    }
+    flush()
+    return runs
+}

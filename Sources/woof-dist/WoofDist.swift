@@ -12,7 +12,7 @@ struct WoofDist: ParsableCommand {
         commandName: "woof-dist",
         abstract: "Fine-tune a pretrained ViT-Ti/16 on ImageWoof: full fine-tuning vs LoRA, data-parallel over MPI.",
         version: WoofDist.version,
-        subcommands: [Train.self, Eval.self, Bench.self, Attention.self, Results.self, Scaling.self, StudyCommand.self],
+        subcommands: [Train.self, Eval.self, Bench.self, Attention.self, Results.self, Report.self, Scaling.self, StudyCommand.self],
         defaultSubcommand: Train.self)
 
     /// The release and the commit of the checkout the binary sits in (`--version`).
@@ -90,12 +90,33 @@ struct Results: ParsableCommand {
     }
 }
 
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write the study as one self-contained HTML page (tables, SVG charts, the attention grid) from a results directory.")
+    @Option(help: "A results directory written by `woof-dist results` (summary.json, CSVs, attention/).")
+    var results: String = "output/results"
+    @Option(help: "The run's output directory, for links to the per-image attention maps.")
+    var output: String = "output"
+    @Option(help: "The HTML file to write.")
+    var out: String = "output/report.html"
+    func run() throws {
+        var o = HTMLReport.Options()
+        o.results = results; o.output = output; o.out = out
+        try reportingErrors {
+            let w = try HTMLReport.write(o)
+            print("report: \(w.path) (\(w.bytes / 1024) KiB): \(w.sections.joined(separator: ", "))"
+                  + (w.missing.isEmpty ? "" : "; not made yet: \(w.missing.joined(separator: ", "))"))
+        }
+    }
+}
+
 struct Scaling: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scaling", abstract: "Summarise a scaling CSV (scripts/bench-scaling.sh) and project it to many nodes (projection.csv).")
     @Option(help: "The CSV written by scripts/bench-scaling.sh.")
     var csv: String = "output/scaling/scaling.csv"
-    @Option(help: "Where the plots, projection.csv and summary.txt go.")
+    @Option(help: "Where projection.csv and summary.txt go.")
     var out: String = "output/scaling"
     func run() throws {
         try reportingErrors { print(try ScalingReport.write(csv: csv, outDir: out), terminator: "") }
@@ -104,10 +125,10 @@ struct Scaling: ParsableCommand {
 
 struct StudyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "study", abstract: "Collect a sweep's runs (scripts/sweep.sh) into runs.csv, groups.csv (mean ± std over seeds) and plots.")
+        commandName: "study", abstract: "Collect a sweep's runs (scripts/sweep.sh) into runs.csv, groups.csv (mean ± std over seeds), ranks.csv.")
     @Option(help: "The sweep directory holding runs/<name>/summary.json.")
     var dir: String = "output/study"
-    @Option(help: "Zero-shot summary (woof-dist eval --summary) drawn as the baseline; skipped if missing.")
+    @Option(help: "Zero-shot summary (woof-dist eval --summary) whose class names label per_class.csv; skipped if missing.")
     var baseline: String = "output/baseline/summary.json"
     func run() throws {
         try reportingErrors { print(try Study.write(dir: dir, baselinePath: baseline), terminator: "") }

@@ -80,8 +80,9 @@ final class ReportTests: XCTestCase {
         let grid = try CSVTable.read(Self.results + "/attention_grid.csv")
         XCTAssertEqual(grid.rows.count, 10 * 4)
         for r in grid.rows.indices {
-            let tile = try decodeJPEG(path: Self.results + "/" + (try grid.string(r, "file")))
-            XCTAssertTrue(tile.width > 100 && tile.width == tile.height, "\(try grid.string(r, "file"))")
+            let file = try grid.string(r, "file")
+            let tile = try decodeJPEG(path: Self.results + "/" + file)
+            XCTAssertTrue(tile.width > 100 && tile.width == tile.height, file)
         }
     }
 

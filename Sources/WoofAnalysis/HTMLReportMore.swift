@@ -1,0 +1,96 @@
+import Foundation
+import WoofIO
+import WoofTrain
+import WoofViz
+
+extension ReportSections {
+    static func scaling(_ s: ResultsSource) -> String? {
+        guard let t = s.csv("scaling.csv"), (try? t.require(["ranks", "mode", "img_per_s", "compute_s_per_step", "comm_s_per_step"])) != nil else { return nil }
+        func series(_ mode: String, _ name: String, _ color: String, _ y: (Int) throws -> Double) -> SVGChart.Series {
+            let rows = t.rows.indices.filter { (try? t.string($0, "mode")) == mode }
+            return .init(name: name, points: rows.compactMap { r in (try? t.double(r, "ranks")).flatMap { x in (try? y(r)).map { (x, $0) } } }, color: color)
+        }
+        let speed = SVGChart(title: "Measured throughput with MPI ranks on one machine", xLabel: "MPI ranks", yLabel: "images/s", xScale: .log2,
+                             series: [series("full", "full fine-tuning", fullColor) { try t.double($0, "img_per_s") },
+                                      series("lora", "LoRA", loraColor) { try t.double($0, "img_per_s") }])
+        let share: (Int) throws -> Double = { r in
+            let comm = try t.double(r, "comm_s_per_step")
+            return 100 * comm / max(comm + (try t.double(r, "compute_s_per_step")), 1e-12)
+        }
+        let comm = SVGChart(title: "Time spent in the gradient allreduce", xLabel: "MPI ranks", yLabel: "share of the step (%)", xScale: .log2,
+                            series: [series("full", "full fine-tuning", fullColor, share), series("lora", "LoRA", loraColor, share)])
+        var html = "<div class=\"charts\">" + HTML.figure(speed) + HTML.figure(comm)
+        if let p = s.csv("projection.csv") { html += HTML.figure(projection(p)) }
+        return html + "</div><p class=\"note\">Projection: α–β model of a ring allreduce from the 1-rank step time, global batch 256 split over the nodes (strong scaling).</p>"
+    }
+
+    static func projection(_ p: CSVTable) -> SVGChart {
+        let nodes = (try? column(p, "nodes")) ?? []
+        var series: [SVGChart.Series] = []
+        for (mode, name, color) in [("full", "full FT", fullColor), ("lora", "LoRA", loraColor)] {
+            for (gbit, dashed) in [("10", true), ("100", false)] {
+                guard let y = try? column(p, "\(mode)_strong_\(gbit)g_img_per_s") else { continue }
+                series.append(.init(name: "\(name), \(gbit) Gbit/s", points: zip(nodes, y).map { ($0, $1) }, dashed: dashed, color: color))
+            }
+        }
+        return SVGChart(title: "Projected throughput on many nodes", xLabel: "nodes (2 cores each)", yLabel: "images/s",
+                        xScale: .log2, yScale: .log2, series: series)
+    }
+
+    static func bench(_ s: ResultsSource) -> String? {
+        guard let t = s.csv("bench.csv"), (try? t.require(["mode", "ours_img_per_s", "pytorch_img_per_s", "ratio"])) != nil else { return nil }
+        let rows = t.rows.indices.compactMap { r -> [String]? in
+            guard let mode = try? t.string(r, "mode"), let ours = try? t.double(r, "ours_img_per_s"),
+                  let torch = try? t.double(r, "pytorch_img_per_s") else { return nil }
+            let rss = { (who: String) in (try? t.double(r, "\(who)_peak_rss_mib")).map { String(format: "%.0f", $0) } ?? "–" }
+            return [HTML.escape(mode), String(format: "%.1f", ours), String(format: "%.1f", torch), String(format: "%.2f×", ours / torch), rss("ours"), rss("pytorch")]
+        }
+        return "<p>One training step (or forward pass) at batch 32 on synthetic input, both on the same machine in one run.</p>"
+            + HTML.table(["mode", "woof-dist img/s", "PyTorch img/s", "ours / PyTorch", "our peak RSS (MiB)", "PyTorch peak RSS (MiB)"], rows)
+    }
+
+    static func attention(_ s: ResultsSource) -> String? {
+        guard let t = s.csv("attention_grid.csv"), (try? t.require(["row", "class", "model", "label", "file", "prediction", "correct", "image"])) != nil else { return nil }
+        var labels: [String] = []
+        for r in t.rows.indices { if let l = try? t.string(r, "label"), !labels.contains(l) { labels.append(l) } }
+        let maps = try? AttentionGrid.read(dir: s.output + "/attention", missing: "")
+        var html = "<p>Class-token attention of the last block (mean over heads) for the first val image of each class: the 224-pixel crop the model sees, then each model's map. Above each map the model's prediction: <span class=\"right\">right</span> or <span class=\"wrong\">✗ wrong</span>.</p>"
+        // Two images side by side: tiles stay near their native size.
+        html += "<div class=\"grid\" style=\"grid-template-columns:repeat(\(2 * labels.count),1fr)\">"
+        html += Array(repeating: labels.map { "<div><b>\(HTML.escape($0))</b></div>" }.joined(), count: 2).joined()
+        for r in t.rows.indices { html += attentionCell(t, r, source: s, maps: maps) }
+        return html + "</div>" + (maps == nil ? "" : "<p class=\"note\">Click a map for all its views (each head, the mean, the DINO mask, the rollout), from <code>\(HTML.escape(s.output))/attention/</code>.</p>")
+    }
+
+    /// One tile of the grid with its caption; a map links to its per-image panels when the
+    /// run's attention directory is there.
+    static func attentionCell(_ t: CSVTable, _ r: Int, source s: ResultsSource, maps: AttentionGrid?) -> String {
+        let file = (try? t.string(r, "file")) ?? "", prediction = (try? t.string(r, "prediction")) ?? ""
+        let caption: String
+        switch (try? t.string(r, "correct")) ?? "" {
+        case "1": caption = "<span class=\"right\">\(HTML.escape(prediction))</span>"
+        case "0": caption = "<span class=\"wrong\">✗ \(HTML.escape(prediction))</span>"
+        default: caption = HTML.escape(prediction.isEmpty ? ((try? t.string(r, "class")) ?? "") : prediction)
+        }
+        let alt = HTML.escape("\((try? t.string(r, "class")) ?? ""), \((try? t.string(r, "label")) ?? "")")
+        var img = "<img alt=\"\(alt)\" src=\"\(s.dataURI(file) ?? "")\">"
+        if let link = panelsLink(t, r, source: s, maps: maps) { img = "<a href=\"\(HTML.escape(link))\">\(img)</a>" }
+        return "<figure><figcaption>\(caption)</figcaption>\(img)</figure>"
+    }
+
+    /// The per-image panels of this tile's image and model, relative to the report file.
+    static func panelsLink(_ t: CSVTable, _ r: Int, source s: ResultsSource, maps: AttentionGrid?) -> String? {
+        guard let maps, let image = try? t.string(r, "image"), let model = try? t.string(r, "model"),
+              let im = maps.images.first(where: { $0.source.hasSuffix("/" + image) }) else { return nil }
+        let target = model == "image" ? im.crop : (im.cells.first { $0.model == model }?.panels ?? im.crop)
+        return relativePath(from: URL(fileURLWithPath: s.reportPath).deletingLastPathComponent().path, to: s.output + "/attention/" + target)
+    }
+
+    /// `to` relative to directory `from` (both made absolute).
+    static func relativePath(from: String, to: String) -> String {
+        let a = URL(fileURLWithPath: from).standardizedFileURL.pathComponents, b = URL(fileURLWithPath: to).standardizedFileURL.pathComponents
+        var i = 0
+        while i < a.count, i < b.count, a[i] == b[i] { i += 1 }
+        return (Array(repeating: "..", count: a.count - i) + b[i...]).joined(separator: "/")
+    }
+}
