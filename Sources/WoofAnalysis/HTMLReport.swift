@@ -68,19 +68,7 @@ public enum HTMLReport {
 
 /// Small HTML helpers: escaping, tables, number formats.
 enum HTML {
-    static func escape(_ s: String) -> String {
-        var out = ""
-        for ch in s {
-            switch ch {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.append(ch)
-            }
-        }
-        return out
-    }
+    static func escape(_ s: String) -> String { SVGChart.escaped(s) }
 
     /// A table; cells are HTML already (escape text before).
     static func table(_ header: [String], _ rows: [[String]]) -> String {

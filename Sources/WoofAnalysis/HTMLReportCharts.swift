@@ -35,8 +35,7 @@ enum ReportSections {
     }
 
     static func perClass(_ s: ResultsSource) -> String? {
-        guard let t = s.csv("per_class.csv"), let cols = try? t.require(["class", "images", "zero_shot_top1", "full_top1", "lora_top1"]) else { return nil }
-        _ = cols
+        guard let t = s.csv("per_class.csv"), (try? t.require(["class", "images", "zero_shot_top1", "full_top1", "lora_top1"])) != nil else { return nil }
         let rows = t.rows.map { r -> [String] in
             let v = [r[2], r[3], r[4]].map { Double($0) ?? .nan }
             let best = v.max() ?? .nan

@@ -598,9 +598,9 @@ extension SVGChart {
         return s
     }
 
-    /// `s` safe inside XML text and attribute values: &, <, >, ", ' escaped; characters XML
-    /// does not allow (most control characters) dropped.
-    static func escaped(_ s: String) -> String {
+    /// `s` safe inside XML/HTML text and attribute values: &, <, >, ", ' escaped; characters
+    /// XML does not allow (most control characters) dropped.
+    public static func escaped(_ s: String) -> String {
         var out = ""
         out.reserveCapacity(s.count)
         for u in s.unicodeScalars {
