@@ -32,6 +32,9 @@ public struct AttentionGrid: Codable, Equatable {
         /// Patches of the thresholded mean map, and the attention mass they keep.
         public var maskPatches: Int
         public var maskMass: Double
+        /// Other single maps over the crop by explanation (`rollout`, `gt`, `pred`: the
+        /// gradient-weighted relevance for the true / predicted class); absent in older grids.
+        public var views: [String: String]? = nil
     }
 
     public struct Image: Codable, Equatable {

@@ -28,6 +28,15 @@ public struct AttentionOptions {
     /// Display names of the classes from their wnids (e.g. breed names); wnids otherwise.
     public var classNames: ((_ wnids: [String]) -> [String])?
     public var showProgress = true
+    /// Maps to draw: `cls` (last block, per head and mean), `rollout`, `gt` and `pred`
+    /// (gradient-weighted relevance for the true / predicted class).
+    public var explain: Set<String> = AttentionOptions.allExplanations
+    public static let allExplanations: Set<String> = ["cls", "rollout", "gt", "pred"]
+    /// Val images (seeded choice over all classes) for the deletion test; 0: none.
+    public var faithfulnessImages = 500
+    public var faithfulnessSeed: UInt64 = 0
+    /// A patch token is high-norm above this multiple of the model's median patch norm.
+    public var artifactFactor = AttentionArtifacts.defaultFactor
     public init() {}
 }
 
@@ -64,6 +73,11 @@ public struct AttentionReportResult {
     public var csvPath = ""
     public var rows: [AttentionChangeRow] = []
     public var stats: [AttentionStatsRow] = []
+    /// High-norm patches per model, and the change metrics without them.
+    public var artifacts: [ArtifactRow] = []
+    public var artifactChange: [ArtifactChangeRow] = []
+    /// The deletion test's curves.
+    public var faithfulness: [FaithfulnessRow] = []
     /// The printed table.
     public var table = ""
 }
@@ -85,14 +99,6 @@ public enum AttentionReport {
         let label: String
         /// Index into the de-duplicated list of loaded models.
         let unique: Int
-    }
-
-    /// Maps and prediction of one image under one model.
-    struct ImageMaps {
-        var heads: [[Float]]
-        var mean: [Float]
-        var rollout: [Float]
-        var logits: [Float]
     }
 
     /// Resolves a `--models` entry to a weights file, failing with the command that makes it.
@@ -144,35 +150,6 @@ public enum AttentionReport {
         return logits.indices.max { logits[$0] < logits[$1] }!
     }
 
-    /// Runs every unique model on `count` transformed images, in batches, capturing the
-    /// attention of `blocks`; `visit(model, image, logits row, attention by block)` is called
-    /// per image (attention of one image: heads × T × T).
-    static func forEachImage(models: [VisionTransformer], images: UnsafePointer<Float>, count: Int, batchSize: Int,
-                             blocks: Set<Int>, tape: Tape,
-                             visit: (_ model: Int, _ image: Int, _ logits: [Float], _ attention: [Int: [Float]]) -> Void) {
-        let per = ImageTransform.floatsPerImage
-        var start = 0
-        while start < count {
-            let n = min(batchSize, count - start)
-            for (m, model) in models.enumerated() {
-                let c = model.config
-                tape.reset()
-                tape.isRecording = false
-                let x = tape.input(images + start * per, shape: [n, c.inChans, c.imgSize, c.imgSize])
-                let (logits, attn) = model.forward(tape, images: x, captureAttention: blocks)
-                let nc = c.numClasses, hTT = c.numHeads * c.tokens * c.tokens
-                for i in 0..<n {
-                    let row = Array(UnsafeBufferPointer(start: logits.data + i * nc, count: nc))
-                    var a: [Int: [Float]] = [:]
-                    for (b, t) in attn { a[b] = Array(UnsafeBufferPointer(start: t.data + i * hTT, count: hTT)) }
-                    visit(m, start + i, row, a)
-                }
-            }
-            start += n
-        }
-        tape.reset()
-    }
-
     /// Writes the figures, `attention_change.csv`, `attention_stats.csv` and
     /// `attention_change.txt` into `options.out`; returns what was written and the table.
     public static func run(_ o: AttentionOptions, log: (String) -> Void) throws -> AttentionReportResult {
@@ -188,26 +165,67 @@ public enum AttentionReport {
         tape.isRecording = false
 
         // 1. Per-image maps of every model (all blocks captured, for the rollout).
-        let (crops, maps) = try imageMaps(shown, models: loaded, batchSize: o.batchSize, tape: tape)
+        let (crops, maps) = try imageMaps(shown, models: loaded, classes: classes.wnids.count, batchSize: o.batchSize,
+                                          explain: o.explain, tape: tape)
         let described = try writeMaps(shown: shown, crops: crops, maps: maps, entries: entries, classes: classes,
-                                      patchGrid: grid, threshold: o.threshold, out: o.out)
+                                      patchGrid: grid, threshold: o.threshold, explain: o.explain, out: o.out)
         result.grid = described
         result.gridPath = o.out + "/" + AttentionGrid.fileName
         try AtomicFile.write(try JSONFile.encoded(described), to: result.gridPath)
         log("maps: \(described.images.count) images × \(entries.count) models in \(mapsDir)/, described by \(result.gridPath)")
 
-        // 2. Numbers over the val images of each class.        // 3. Numbers over the val images of each class.
-        guard let val = classes.val, o.metricImages != 0, !classes.wnids.isEmpty else {
-            result.table = "no change metrics (--metric-images 0)\n"
+        // 2. Change metrics over the val images of each class, and the high-norm patches.
+        guard let val = classes.val, !classes.wnids.isEmpty else {
+            result.table = "no val split: no change metrics or deletion test\n"
             return result
         }
-        let metric = try metricMaps(o, val: val, models: loaded, tape: tape)
-        let headNames = (0..<cfg.numHeads).map(String.init) + ["mean"]
-        let groups = classGroups(classes, labels: metric.labels)
-        result.rows = changeRows(entries: entries, metric, groups: groups, headNames: headNames)
-        result.stats = statsRows(entries: entries, metric, groups: groups, headNames: headNames)
-        try writeNumbers(&result, o, n: metric.labels.count, headNames: headNames, groups: groups, log: log)
+        var thresholds: [Double]? = nil
+        if o.metricImages != 0 {
+            let metric = try metricMaps(o, val: val, models: loaded, tape: tape)
+            let headNames = (0..<cfg.numHeads).map(String.init) + ["mean"]
+            let groups = classGroups(classes, labels: metric.labels)
+            result.rows = changeRows(entries: entries, metric, groups: groups, headNames: headNames)
+            result.stats = statsRows(entries: entries, metric, groups: groups, headNames: headNames)
+            try writeNumbers(&result, o, n: metric.labels.count, headNames: headNames, groups: groups, log: log)
+            thresholds = try writeArtifacts(&result, o, metric, entries: entries, grid: grid, log: log)
+        } else {
+            result.table = "no change metrics (--metric-images 0)\n"
+        }
+        // 3. The deletion test.
+        if o.faithfulnessImages > 0 {
+            result.faithfulness = try AttentionFaithfulness.run(o, val: val, models: loaded, entries: entries,
+                                                                normThresholds: thresholds, tape: tape, log: log)
+            let path = o.out + "/" + AttentionFaithfulness.fileName
+            try AttentionFaithfulness.table(result.faithfulness).write(to: path)
+            result.table += "\n" + AttentionFaithfulness.text(result.faithfulness)
+            try AtomicFile.write(Data(result.table.utf8), to: o.out + "/attention_change.txt")
+            log("deletion test: \(path)")
+        }
         return result
+    }
+
+    /// `attention_artifacts.csv` and `attention_change_artifacts.csv` from the metric pass;
+    /// returns each unique model's high-norm threshold.
+    static func writeArtifacts(_ result: inout AttentionReportResult, _ o: AttentionOptions, _ mm: MetricMaps,
+                               entries: [ModelEntry], grid: Int, log: (String) -> Void) throws -> [Double] {
+        let views = mm.views
+        func means(_ u: Int) -> [[Float]] { mm.labels.indices.map { mm.dists[u][$0 * views + views - 1] } }
+        let thresholds = mm.norms.map { AttentionArtifacts.threshold($0, factor: o.artifactFactor).threshold }
+        result.artifacts = entries.map { AttentionArtifacts.row(model: $0.slug, cls: means($0.unique), norms: mm.norms[$0.unique],
+                                                                grid: grid, factor: o.artifactFactor) }
+        func excluded(_ u: Int) -> [[Bool]] { mm.norms[u].map { AttentionArtifacts.mask($0, threshold: thresholds[u]) } }
+        result.artifactChange = []
+        for a in entries.indices { for b in entries.indices where b > a {
+            let ua = entries[a].unique, ub = entries[b].unique
+            result.artifactChange.append(AttentionArtifacts.change(entries[a].slug, entries[b].slug, mapsA: means(ua), mapsB: means(ub),
+                                                                   excludedA: excluded(ua), excludedB: excluded(ub), threshold: o.threshold))
+        } }
+        try AttentionArtifacts.table(result.artifacts).write(to: o.out + "/attention_artifacts.csv")
+        try AttentionArtifacts.changeTable(result.artifactChange).write(to: o.out + "/attention_change_artifacts.csv")
+        result.table += "\n" + AttentionArtifacts.text(result.artifacts, result.artifactChange, factor: o.artifactFactor)
+        try AtomicFile.write(Data(result.table.utf8), to: o.out + "/attention_change.txt")
+        log("high-norm patches: \(o.out)/attention_artifacts.csv, \(o.out)/attention_change_artifacts.csv")
+        return thresholds
     }
 
     /// Fails on options that make no sense, before any work.
@@ -217,6 +235,12 @@ public enum AttentionReport {
         guard o.batchSize > 0 else { throw TrainError.invalidOption("--batch-size must be positive") }
         guard o.perClass > 0 || !o.images.isEmpty else { throw TrainError.invalidOption("--per-class must be positive") }
         if let m = o.metricImages, m < 0 { throw TrainError.invalidOption("--metric-images must be ≥ 0") }
+        guard o.faithfulnessImages >= 0 else { throw TrainError.invalidOption("--faithfulness-images must be ≥ 0") }
+        guard o.artifactFactor > 1, o.artifactFactor.isFinite else { throw TrainError.invalidOption("--artifact-factor must be above 1") }
+        let unknown = o.explain.subtracting(AttentionOptions.allExplanations)
+        guard unknown.isEmpty, !o.explain.isEmpty else {
+            throw TrainError.invalidOption("--explain \(unknown.sorted().joined(separator: ",")): choose from cls, rollout, gt, pred")
+        }
     }
 
     /// Loads each distinct weights file once; every `--models` entry gets a unique slug and
@@ -293,12 +317,25 @@ public enum AttentionReport {
         return shown
     }
 
-    /// The 224 crops of `shown` and, per unique model and image, its maps (all blocks captured,
-    /// for the rollout).
-    static func imageMaps(_ shown: [ShownImage], models loaded: [VisionTransformer], batchSize: Int,
-                          tape: Tape) throws -> (crops: [RGBCanvas], maps: [[ImageMaps?]]) {
+    /// The model output index of ten-way class `label`: a 1000-class model's ImageNet row.
+    static func outputIndex(_ label: Int, model: VisionTransformer, classes: Int) -> Int {
+        model.config.numClasses == 1000 && classes == ImageWoof.imageNetIndices.count ? ImageWoof.imageNetIndices[label] : label
+    }
+
+    /// Maps of one image under one model: for the true class, and for the predicted one
+    /// when it differs.
+    struct ImageMaps {
+        var gt: ExplanationMaps
+        var pred: ExplanationMaps?
+        var predicted: Int
+        /// The map drawn for the prediction (the true class's when they agree).
+        var predMap: [Float]? { (pred ?? gt).relevance }
+    }
+
+    /// The 224 crops of `shown` and, per unique model and image, its maps.
+    static func imageMaps(_ shown: [ShownImage], models loaded: [VisionTransformer], classes: Int, batchSize: Int,
+                          explain: Set<String>, tape: Tape) throws -> (crops: [RGBCanvas], maps: [[ImageMaps?]]) {
         let cfg = loaded[0].config
-        let heads = cfg.numHeads, tokens = cfg.tokens
         let per = ImageTransform.floatsPerImage
         let input = UnsafeMutablePointer<Float>.allocate(capacity: shown.count * per)
         defer { input.deallocate() }
@@ -308,48 +345,93 @@ public enum AttentionReport {
             evalTransform(img, into: input + i * per)
             crops.append(cropCanvas(input + i * per, side: cfg.imgSize))
         }
+        let gradients = !explain.isDisjoint(with: ["gt", "pred"])
         var maps = [[ImageMaps?]](repeating: [ImageMaps?](repeating: nil, count: shown.count), count: loaded.count)
-        forEachImage(models: loaded, images: input, count: shown.count, batchSize: batchSize,
-                     blocks: Set(0..<cfg.depth), tape: tape) { m, i, logits, attn in
-            let last = attn[cfg.depth - 1]!
-            maps[m][i] = ImageMaps(heads: AttentionAnalysis.clsToPatch(last, heads: heads, tokens: tokens),
-                                   mean: AttentionAnalysis.clsToPatchMean(last, heads: heads, tokens: tokens),
-                                   rollout: AttentionAnalysis.rolloutCLSMap((0..<cfg.depth).map { attn[$0]! }, heads: heads, tokens: tokens),
-                                   logits: logits)
+        for (m, model) in loaded.enumerated() {
+            let explainer = ClassExplainer(model: model)
+            for start in stride(from: 0, to: shown.count, by: batchSize) {
+                let n = min(batchSize, shown.count - start)
+                // Without a class (an image outside the class folders) the prediction stands in.
+                var targets: [Int]? = nil
+                if gradients {
+                    let plain = explainer.explain(images: input + start * per, count: n, targets: nil, tape: tape)
+                    targets = (0..<n).map { i in
+                        shown[start + i].label.map { outputIndex($0, model: model, classes: classes) }
+                            ?? outputIndex(predict(plain[i].logits, classes: classes), model: model, classes: classes)
+                    }
+                }
+                let gt = explainer.explain(images: input + start * per, count: n, targets: targets, tape: tape)
+                for i in 0..<n {
+                    let p = predict(gt[i].logits, classes: classes)
+                    var entry = ImageMaps(gt: gt[i], pred: nil, predicted: p)
+                    let pIndex = outputIndex(p, model: model, classes: classes)
+                    if gradients && explain.contains("pred") && pIndex != targets![i] {
+                        entry.pred = explainer.explain(images: input + (start + i) * per, count: 1, targets: [pIndex], tape: tape)[0]
+                    }
+                    maps[m][start + i] = entry
+                }
+            }
         }
         return (crops, maps)
     }
 
     /// Writes, per image, its crop (`maps/NN_<stem>_crop.jpg`) and per model the mean-head map
-    /// (`…_<slug>.jpg`) and all views side by side (`…_<slug>_panels.png`); returns the grid
-    /// that describes them.
+    /// (`…_<slug>.jpg`), each other explanation asked for (`…_<slug>_<view>.jpg`) and all
+    /// views side by side (`…_<slug>_panels.png`); returns the grid that describes them.
     static func writeMaps(shown: [ShownImage], crops: [RGBCanvas], maps: [[ImageMaps?]], entries: [ModelEntry],
-                          classes: ClassList, patchGrid: Int, threshold: Float, out: String) throws -> AttentionGrid {
+                          classes: ClassList, patchGrid: Int, threshold: Float, explain: Set<String>,
+                          out: String) throws -> AttentionGrid {
         var images: [AttentionGrid.Image] = []
+        let views = drawnViews(explain)
         for (i, s) in shown.enumerated() {
             let stem = String(format: "maps/%02d_%@", i, URL(fileURLWithPath: s.path).deletingPathExtension().lastPathComponent)
             try writeJPEG(crops[i], to: out + "/" + stem + "_crop.jpg")
             var cells: [AttentionGrid.Cell] = []
             for e in entries {
                 let m = maps[e.unique][i]!
-                let pred = predict(m.logits, classes: classes.wnids.count)
-                let (mask, mass) = AttentionAnalysis.thresholdMask(m.mean, threshold: threshold)
-                let cell = AttentionGrid.Cell(model: e.slug, map: "\(stem)_\(e.slug).jpg", panels: "\(stem)_\(e.slug)_panels.png",
+                let pred = m.predicted
+                let (mask, mass) = AttentionAnalysis.thresholdMask(m.gt.cls, threshold: threshold)
+                var cell = AttentionGrid.Cell(model: e.slug, map: "\(stem)_\(e.slug).jpg", panels: "\(stem)_\(e.slug)_panels.png",
                                               predictedClass: pred < classes.wnids.count ? classes.wnids[pred] : "class \(pred)",
                                               predictedName: classes.shortName(pred), correct: s.label.map { $0 == pred },
                                               maskPatches: mask.filter { $0 }.count, maskMass: Double(mass))
-                try writeJPEG(overlayMap(crops[i], m.mean, grid: patchGrid), to: out + "/" + cell.map)
-                try panels(crop: crops[i], maps: m, mask: mask, grid: patchGrid).writePNG(path: out + "/" + cell.panels)
+                try writeJPEG(overlayMap(crops[i], m.gt.cls, grid: patchGrid), to: out + "/" + cell.map)
+                var tiles = m.gt.heads.map { overlayMap(crops[i], $0, grid: patchGrid) }
+                    + [overlayMap(crops[i], m.gt.cls, grid: patchGrid), maskView(crops[i], mask: mask, grid: patchGrid)]
+                var files: [String: String] = [:]
+                for v in views {
+                    let drawn = overlayMap(crops[i], view(v, of: m), grid: patchGrid)
+                    tiles.append(drawn)
+                    files[v] = "\(stem)_\(e.slug)_\(v).jpg"
+                    try writeJPEG(drawn, to: out + "/" + files[v]!)
+                }
+                cell.views = files
+                try tile(tiles, columns: tiles.count, padding: padding).writePNG(path: out + "/" + cell.panels)
                 cells.append(cell)
             }
             images.append(.init(source: s.path, wnid: s.label.map { classes.wnids[$0] }, className: classes.shortName(s.label),
                                 crop: stem + "_crop.jpg", cells: cells))
         }
-        let heads = maps.lazy.compactMap { $0.first ?? nil }.first?.heads.count ?? 0
+        let heads = maps.lazy.compactMap { $0.first ?? nil }.first?.gt.heads.count ?? 0
         return AttentionGrid(method: "class-token attention of the last block (mean over heads)",
-                             panelCaptions: (0..<heads).map { "head \($0)" } + ["mean of heads", "mask: \(Int((threshold * 100).rounded()))% of the mass", "rollout"],
+                             panelCaptions: (0..<heads).map { "head \($0)" } + ["mean of heads", "mask: \(Int((threshold * 100).rounded()))% of the mass"]
+                                + views.map { viewCaptions[$0]! },
                              threshold: Double(threshold), models: entries.map { .init(slug: $0.slug, label: $0.label, path: $0.path) },
                              images: images)
+    }
+
+    /// The views after the per-head, mean and mask panels, in panel order.
+    static func drawnViews(_ explain: Set<String>) -> [String] { ["rollout", "gt", "pred"].filter { explain.contains($0) } }
+
+    static let viewCaptions = ["rollout": "rollout", "gt": "relevance for the true class (Chefer et al.)",
+                               "pred": "relevance for the predicted class (Chefer et al.)"]
+
+    static func view(_ v: String, of m: ImageMaps) -> [Float] {
+        switch v {
+        case "rollout": return m.gt.rollout
+        case "gt": return m.gt.relevance ?? m.gt.cls
+        default: return m.predMap ?? m.gt.cls
+        }
     }
 
     static func writeJPEG(_ c: RGBCanvas, to path: String) throws {
@@ -367,6 +449,8 @@ public enum AttentionReport {
         var masks: [[[Bool]]]
         var preds: [[Int]]
         var labels: [Int]
+        /// Per model and image: the norm of each patch token entering the last block.
+        var norms: [[[Float]]]
 
         init(models: Int, images n: Int, views: Int) {
             self.views = views
@@ -374,6 +458,7 @@ public enum AttentionReport {
             masks = [[[Bool]]](repeating: [[Bool]](repeating: [], count: n * views), count: models)
             preds = [[Int]](repeating: [Int](repeating: -1, count: n), count: models)
             labels = [Int](repeating: 0, count: n)
+            norms = [[[Float]]](repeating: [[Float]](repeating: [], count: n), count: models)
         }
     }
 
@@ -388,7 +473,7 @@ public enum AttentionReport {
         }
         let n = metricSet.count
         let cfg = loaded[0].config
-        let heads = cfg.numHeads, tokens = cfg.tokens, views = heads + 1
+        let views = cfg.numHeads + 1
         var out = MetricMaps(models: loaded.count, images: n, views: views)
         let loader = BatchLoader(dataset: metricSet, batchSize: o.batchSize, mode: .eval, workers: 2, prefetch: 2)
         let progress = Progress("attention", total: n)
@@ -398,16 +483,17 @@ public enum AttentionReport {
         while let batch = try loader.next() {
             for i in 0..<batch.count { out.labels[seen + i] = Int(batch.labels[i]) }
             let base = seen
-            forEachImage(models: loaded, images: batch.images, count: batch.count, batchSize: batch.count,
-                         blocks: [cfg.depth - 1], tape: tape) { m, i, logits, attn in
-                let last = attn[cfg.depth - 1]!
-                let hs = AttentionAnalysis.clsToPatch(last, heads: heads, tokens: tokens)
-                let all = hs + [AttentionAnalysis.clsToPatchMean(last, heads: heads, tokens: tokens)]
-                for (v, d) in all.enumerated() {
-                    out.dists[m][(base + i) * views + v] = d
-                    out.masks[m][(base + i) * views + v] = AttentionAnalysis.thresholdMask(d, threshold: o.threshold).mask
+            for (m, model) in loaded.enumerated() {
+                let maps = ClassExplainer(model: model).explain(images: batch.images, count: batch.count, targets: nil,
+                                                                tape: tape, rollout: false)
+                for (i, e) in maps.enumerated() {
+                    for (v, d) in (e.heads + [e.cls]).enumerated() {
+                        out.dists[m][(base + i) * views + v] = d
+                        out.masks[m][(base + i) * views + v] = AttentionAnalysis.thresholdMask(d, threshold: o.threshold).mask
+                    }
+                    out.preds[m][base + i] = predict(e.logits, classes: val.classes.count)
+                    out.norms[m][base + i] = e.patchNorms
                 }
-                out.preds[m][base + i] = predict(logits, classes: val.classes.count)
             }
             seen += batch.count
             progress.advance(by: batch.count)
@@ -588,11 +674,4 @@ public enum AttentionReport {
         return out
     }
 
-    /// One image under one model, no text: per-head maps, mean map, thresholded mean map,
-    /// rollout (captions: `AttentionGrid.panelCaptions`).
-    static func panels(crop: RGBCanvas, maps m: ImageMaps, mask: [Bool], grid: Int) -> RGBCanvas {
-        let tiles = m.heads.map { overlayMap(crop, $0, grid: grid) }
-            + [overlayMap(crop, m.mean, grid: grid), maskView(crop, mask: mask, grid: grid), overlayMap(crop, m.rollout, grid: grid)]
-        return tile(tiles, columns: tiles.count, padding: padding)
-    }
 }

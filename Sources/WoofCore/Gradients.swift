@@ -149,6 +149,7 @@ extension Tape {
         let workers = Parallel.threads
         let scratch = arena.floats(workers * t * t)
         let qp = qkv.data, pp = probs.data
+        let keptDP = keepsAttentionGradients ? gradOf(probs) : nil
         Parallel.forChunks(bsz * heads, grain: 1) { w, pairs in
             let dp = scratch + w * t * t
             for bh in pairs {
@@ -159,6 +160,7 @@ extension Tape {
                 let p = pp + bh * t * t
                 let dout = dy + b * t * d + h * hd
                 sgemm(false, true, t, t, hd, 1, dout, d, v, 3 * d, 0, dp, t)        // dP = dO Vᵀ
+                if let keptDP { (keptDP + bh * t * t).update(from: dp, count: t * t) }
                 sgemm(true, false, t, hd, t, 1, p, t, dout, d, beta, dv, 3 * d)     // dV += Pᵀ dO
                 for r in 0..<t {                                                    // dS = P ⊙ (dP − Σ dP⊙P)
                     softmaxBackwardRow(p + r * t, dp + r * t, dp + r * t, t, scale: 1, accumulate: false)

@@ -29,6 +29,13 @@ public final class Tape {
     public let arena = Arena()
     /// When false, ops record nothing (inference).
     public var isRecording = true
+    /// When true, `backward` keeps each attention op's ∂/∂probabilities in its `probs`
+    /// tensor's `grad` (Chefer et al.'s gradient-weighted attention needs them; training does not).
+    public var keepsAttentionGradients = false
+    /// Called by each attention op with its probabilities [B, heads, T, T] after the softmax
+    /// and before they weight the values; it may change them (finite-difference checks of
+    /// the attention gradients). Off (nil) in training and inference.
+    public var attentionProbe: ((Tensor) -> Void)?
     /// When set, every op's forward and backward time is accumulated here.
     public var profiler: OpProfiler?
     /// Called during `backward` for each leaf tensor that requires a gradient (a trainable
@@ -51,9 +58,11 @@ public final class Tape {
                       requiresGrad: requiresGrad && isRecording, owner: arena)
     }
 
-    /// Copies `values` into a new arena tensor that requires no gradient (an input batch).
-    public func input(_ values: UnsafePointer<Float>, shape: [Int]) -> Tensor {
-        let t = tensor(shape, requiresGrad: false)
+    /// Copies `values` into a new arena tensor (an input batch). `requiresGrad` makes the ops
+    /// record even when no parameter is trainable, so activations get gradients (explaining a
+    /// frozen model).
+    public func input(_ values: UnsafePointer<Float>, shape: [Int], requiresGrad: Bool = false) -> Tensor {
+        let t = tensor(shape, requiresGrad: requiresGrad)
         t.data.update(from: values, count: t.count)
         return t
     }

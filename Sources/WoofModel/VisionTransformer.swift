@@ -104,21 +104,39 @@ public final class VisionTransformer {
         b.data.update(repeating: 0, count: b.count)
     }
 
+    /// What a forward pass computed besides the logits (arena tensors: valid until the tape
+    /// is reset).
+    public struct Trace {
+        public var logits: Tensor
+        /// Attention probabilities [B, heads, T, T] by block index.
+        public var attention: [Int: Tensor] = [:]
+        /// The residual stream [B, T, D] entering each requested block.
+        public var blockInputs: [Int: Tensor] = [:]
+    }
+
     /// The forward pass; `images` is [B, C, H, W] (normalised). Returns logits [B, classes].
     /// Attention probabilities [B, heads, T, T] of the blocks in `captureAttention` are
     /// returned by block index (arena tensors: valid until the tape is reset).
     public func forward(_ tape: Tape, images: Tensor, captureAttention: Set<Int> = []) -> (logits: Tensor, attention: [Int: Tensor]) {
+        let t = trace(tape, images: images, attention: captureAttention)
+        return (t.logits, t.attention)
+    }
+
+    /// The forward pass, keeping the attention of the blocks in `attention` and the tokens
+    /// entering the blocks in `blockInputs`.
+    public func trace(_ tape: Tape, images: Tensor, attention: Set<Int> = [], blockInputs: Set<Int> = []) -> Trace {
         let c = config
         precondition(images.shape.count == 4 && images.shape[1] == c.inChans && images.shape[2] == c.imgSize && images.shape[3] == c.imgSize,
                      "images \(images.shape) do not match the model's input [B, \(c.inChans), \(c.imgSize), \(c.imgSize)]")
         var x = tape.patchEmbed(images, params["patch_embed.proj.weight"], params["patch_embed.proj.bias"], patch: c.patchSize)
         x = tape.embedTokens(x, cls: params["cls_token"], pos: params["pos_embed"])
-        var attention: [Int: Tensor] = [:]
+        var kept: [Int: Tensor] = [:], inputs: [Int: Tensor] = [:]
         for (i, blk) in blocks.enumerated() {
+            if blockInputs.contains(i) { inputs[i] = x }
             var h = tape.layerNorm(x, blk.norm1w, blk.norm1b, eps: c.eps)
             h = blk.qkv(tape, h, merged: isMerged)
             let (a, probs) = tape.attention(h, heads: c.numHeads)
-            if captureAttention.contains(i) { attention[i] = probs }
+            if attention.contains(i) { kept[i] = probs }
             x = tape.add(x, blk.proj(tape, a, merged: isMerged))
             h = tape.layerNorm(x, blk.norm2w, blk.norm2b, eps: c.eps)
             h = tape.gelu(blk.fc1(tape, h, merged: isMerged))
@@ -127,7 +145,7 @@ public final class VisionTransformer {
         // LayerNorm acts per token, so normalising only the class token gives timm's logits.
         let cls = tape.selectToken(x, index: 0)
         let pooled = tape.layerNorm(cls, params["norm.weight"], params["norm.bias"], eps: c.eps)
-        return (head(tape, pooled), attention)
+        return Trace(logits: head(tape, pooled), attention: kept, blockInputs: inputs)
     }
 
     /// Logits only.

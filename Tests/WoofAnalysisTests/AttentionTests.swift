@@ -156,6 +156,7 @@ final class AttentionTests: XCTestCase {
         o.data = data
         o.out = out
         o.metricImages = 1
+        o.faithfulnessImages = 2
         o.showProgress = false
         let r = try AttentionReport.run(o, log: { _ in })
 
@@ -165,7 +166,8 @@ final class AttentionTests: XCTestCase {
         XCTAssertEqual(grid.models.map(\.slug), ["pretrained", "pretrained_2"])
         XCTAssertEqual(grid.images.map(\.wnid), ["n02086240", "n02099601"])
         XCTAssertEqual(grid.images.map(\.className), ["Shih-Tzu", "golden retr."])
-        XCTAssertEqual(grid.panelCaptions, ["head 0", "head 1", "head 2", "mean of heads", "mask: 60% of the mass", "rollout"])
+        XCTAssertEqual(grid.panelCaptions, ["head 0", "head 1", "head 2", "mean of heads", "mask: 60% of the mass", "rollout",
+                                            "relevance for the true class (Chefer et al.)", "relevance for the predicted class (Chefer et al.)"])
         for im in grid.images {
             XCTAssertEqual(try decodeJPEG(path: out + "/" + im.crop).width, 224)
             XCTAssertEqual(im.cells.count, 2)
@@ -174,7 +176,9 @@ final class AttentionTests: XCTestCase {
             for c in im.cells {
                 XCTAssertEqual(try decodeJPEG(path: out + "/" + c.map).height, 224)
                 let panels = try RGBCanvas.readPNG(path: out + "/" + c.panels)
-                XCTAssertEqual(panels.width, 6 * 224 + 7 * AttentionReport.padding, "3 heads, mean, mask, rollout")
+                XCTAssertEqual(panels.width, 8 * 224 + 9 * AttentionReport.padding, "3 heads, mean, mask, rollout, gt, pred")
+                XCTAssertEqual(Set(c.views?.keys ?? [:].keys), ["rollout", "gt", "pred"])
+                for f in c.views?.values ?? [:].values { XCTAssertEqual(try decodeJPEG(path: out + "/" + f).width, 224) }
                 XCTAssertEqual(panels.height, 224 + 2 * AttentionReport.padding)
                 XCTAssertTrue((1...196).contains(c.maskPatches))
                 XCTAssertGreaterThanOrEqual(c.maskMass, 0.6)
@@ -206,6 +210,23 @@ final class AttentionTests: XCTestCase {
         XCTAssertEqual(csv.count, 1 + 44)
         XCTAssertTrue(csv.contains("pretrained,pretrained_2,mean,all,all,10,0.000000,1.000000"), "\(csv.suffix(2))")
         XCTAssertTrue(r.table.contains("pretrained_2"))
+
+        // The deletion test: 2 models × 5 maps × 2 orders; the intact and fully deleted ends
+        // are shared by every map, the identical models agree, and the file has every row.
+        XCTAssertEqual(r.faithfulness.count, 20)
+        for f in r.faithfulness {
+            XCTAssertEqual(f.images, 2)
+            XCTAssertEqual(f.probability.count, 11)
+            XCTAssertEqual(f.probability.first, r.faithfulness[0].probability.first)
+            XCTAssertEqual(f.probability.last, r.faithfulness[0].probability.last)
+            XCTAssertTrue(f.accuracy.allSatisfy { (0...1).contains($0) })
+        }
+        XCTAssertEqual(r.faithfulness.filter { $0.model == "pretrained" }.map(\.probability),
+                       r.faithfulness.filter { $0.model == "pretrained_2" }.map(\.probability))
+        let faith = try CSVTable.read(out + "/attention_faithfulness.csv")
+        XCTAssertEqual(faith.rows.count, 20)
+        XCTAssertEqual(r.artifacts.map(\.model), ["pretrained", "pretrained_2"])
+        XCTAssertEqual(r.artifactChange.first?.jsExcluding ?? 1, 0, accuracy: 1e-12)
     }
 
     /// A missing trained model fails with the command that produces it.

@@ -600,8 +600,12 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(block, "\n" + (try ReportTeX.readmeBlock(summaryJSON: data)), "README results table is stale: run make results")
     }
 
-    /// With pdflatex on the PATH: the paper builds without undefined references or citations
-    /// and its references start by page 9.
+    /// With pdflatex on the PATH: the paper builds without undefined references or citations,
+    /// its main text (abstract to conclusion, with every float of it: `\\label{sec:main-text-end}`
+    /// follows a `\\FloatBarrier`) ends by page 6, and the text before the references (with the
+    /// Group Contributions section, which does not count towards the limit) ends by page 9, the
+    /// assignment's hard limit (`\\label{sec:references-start}`). Everything else is in the
+    /// appendix after the references.
     func testPaperBuilds() throws {
         guard let pdflatex = which("pdflatex"), let bibtex = which("bibtex") else {
             print("ReportTests: pdflatex/bibtex not on PATH; the paper was not built (make report installs TeX Live)")
@@ -641,11 +645,17 @@ final class ReportTests: XCTestCase {
             XCTAssertFalse(log.contains(bad), "paper.log: \(bad) …")
         }
         let aux = try text(dir + "/paper.aux")
-        let page = try XCTUnwrap(aux.captures(#"\\newlabel\{sec:references-start\}\{\{[^}]*\}\{(\d+)\}"#).first.flatMap { Int($0) },
-                                 "no sec:references-start label in paper.aux")
+        /// The page of `\\label{name}` in paper.aux.
+        func labelPage(_ name: String) throws -> Int {
+            try XCTUnwrap(aux.captures(#"\\newlabel\{"# + name + #"\}\{\{[^}]*\}\{(\d+)\}"#).first.flatMap { Int($0) },
+                          "no \(name) label in paper.aux")
+        }
+        let mainEnd = try labelPage("sec:main-text-end")
+        XCTAssertLessThanOrEqual(mainEnd, 6, "the main text (abstract to conclusion) runs to page \(mainEnd); we keep it within 6 pages: move details to the appendix after the references")
+        let page = try labelPage("sec:references-start")
         XCTAssertLessThanOrEqual(page, 9, "the text before the references runs to page \(page); the limit is 9")
         let pages = log.captures(#"Output written on .*\((\d+) pages?"#).first ?? "?"
-        print("ReportTests: built the paper: \(pages) pages, references start on page \(page)")
+        print("ReportTests: built the paper: \(pages) pages, main text ends on page \(mainEnd), references start on page \(page)")
     }
 
     func which(_ tool: String) -> String? {
