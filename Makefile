@@ -27,7 +27,7 @@ BIN := .build/release/woof-dist
 APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libjpeg-dev libpng-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: report-html check-report smoke publish-results all pipeline predictions study bench-pytorch demo deps build test bench clean data weights baseline full lora results fuzz drills scaling attention report paper tex-deps
+.PHONY: publish-attention report-html check-report smoke publish-results all pipeline predictions study bench-pytorch demo deps build test bench clean data weights baseline full lora results fuzz drills scaling attention report paper tex-deps
 
 all: pipeline
 
@@ -88,8 +88,11 @@ output/%_model/val_predictions.csv: output/%_model/summary.json | build
 	@mv $@.tmp $@
 
 ATTN_FLAGS ?=
-# Attention maps of the last block (original ViT vs full FT vs LoRA) → output/attention/:
-# per-image maps (maps/, described by grid.json), attention_change.csv (JS divergence, mask IoU), attention_stats.csv.
+# Attention of the original ViT, full FT and LoRA → output/attention/: per-image maps (maps/,
+# described by grid.json: last-block CLS attention, rollout, relevance for the true and the
+# predicted class), attention_change.csv (JS divergence, mask IoU), attention_stats.csv, the
+# high-norm patches (attention_artifacts.csv) and the deletion test on 500 val images
+# (attention_faithfulness.csv; about 45 minutes on 2 cores; ATTN_FLAGS=--faithfulness-images N).
 attention: output/attention/attention_change.csv
 output/attention/attention_change.csv: output/full_model/summary.json output/lora_model/summary.json | build
 	$(BIN) attention --models pretrained,output/full_model,output/lora_model --out output/attention $(ATTN_FLAGS)
@@ -140,6 +143,11 @@ check-report: | build
 PUBLISH_FLAGS ?=
 publish-results: | build
 	$(BIN) results --output output --report-dir report/results $(PUBLISH_FLAGS)
+
+# Adopt only this run's attention analysis (output/attention) as the paper's reference, keeping
+# every other committed result; the paper names the epochs and top-1 of the models analysed.
+publish-attention: | build
+	$(BIN) results --output output --report-dir report/results --attention-only
 
 # The paper: installs TeX Live (Debian packages) if missing, regenerates the LaTeX macros and
 # tables from the committed report/results/ (no output/ needed), writes the appendix comparing

@@ -51,12 +51,13 @@ echo "smoke: $COPY: $(find "$COPY/data/imagewoof2-320/train" -name '*.JPEG' | wc
 
 cd "$COPY"
 echo "smoke: EPOCHS=1 make (log: $WORK/make.log)"
-EPOCHS=1 SCALING_FLAGS="--steps 1 --warmup 1" make 2>&1 | tee "$WORK/make.log"
+EPOCHS=1 SCALING_FLAGS="--steps 1 --warmup 1" ATTN_FLAGS="--faithfulness-images 20" make 2>&1 | tee "$WORK/make.log"
 pipeline_s=$(( $(date +%s) - start ))
 
 fail() { echo "smoke: $*" >&2; exit 1; }
 [ -s report/build/paper.pdf ] || fail "make exited 0 but report/build/paper.pdf is missing"
 [ -s output/results/summary.json ] || fail "no output/results/summary.json"
+[ -s output/attention/attention_faithfulness.csv ] || fail "no deletion test (output/attention/attention_faithfulness.csv)"
 grep -q "pipeline run whose results are in" report/build/this_run.tex || fail "the paper's appendix does not describe this run"
 changed=$(git status --porcelain)
 [ -z "$changed" ] || fail "the pipeline changed the checkout (it must never touch committed files):

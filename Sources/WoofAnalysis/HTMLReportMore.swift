@@ -51,15 +51,64 @@ extension ReportSections {
 
     static func attention(_ s: ResultsSource) -> String? {
         guard let t = s.csv("attention_grid.csv"), (try? t.require(["row", "class", "model", "label", "file", "prediction", "correct", "image"])) != nil else { return nil }
-        var labels: [String] = []
-        for r in t.rows.indices { if let l = try? t.string(r, "label"), !labels.contains(l) { labels.append(l) } }
+        var columns: [String] = []
+        for r in t.rows.indices {
+            guard let l = try? t.string(r, "label") else { continue }
+            let view = (try? t.string(r, "view")) ?? "cls"
+            let name = view == "gt" ? "\(l): relevance for the true class" : (view == "cls" && l != "image" ? "\(l): attention" : l)
+            if !columns.contains(name) { columns.append(name) }
+        }
         let maps = try? AttentionGrid.read(dir: s.output + "/attention", missing: "")
-        var html = "<p>Class-token attention of the last block (mean over heads) for the first val image of each class: the 224-pixel crop the model sees, then each model's map. Above each map the model's prediction: <span class=\"right\">right</span> or <span class=\"wrong\">✗ wrong</span>.</p>"
-        // Two images side by side: tiles stay near their native size.
-        html += "<div class=\"grid\" style=\"grid-template-columns:repeat(\(2 * labels.count),1fr)\">"
-        html += Array(repeating: labels.map { "<div><b>\(HTML.escape($0))</b></div>" }.joined(), count: 2).joined()
+        let relevance = t.header.contains("view") && t.rows.indices.contains { (try? t.string($0, "view")) == "gt" }
+        var html = "<p>For the first val image of each class: the 224-pixel crop the model sees, then per model the class token's attention in the last block (mean over heads)"
+            + (relevance ? " and the gradient-weighted relevance for the true class (Chefer et al. 2021: per block the attention weighted by the class logit's gradient, positive part, averaged over heads, propagated through the blocks)" : "")
+            + ". Above each map the model's prediction: <span class=\"right\">right</span> or <span class=\"wrong\">✗ wrong</span>.</p>"
+        // Two images side by side when a row is short: tiles stay near their native size.
+        let perRow = relevance ? 1 : 2
+        html += "<div class=\"grid\" style=\"grid-template-columns:repeat(\(perRow * columns.count),1fr)\">"
+        html += Array(repeating: columns.map { "<div><b>\(HTML.escape($0))</b></div>" }.joined(), count: perRow).joined()
         for r in t.rows.indices { html += attentionCell(t, r, source: s, maps: maps) }
-        return html + "</div>" + (maps == nil ? "" : "<p class=\"note\">Click a map for all its views (each head, the mean, the DINO mask, the rollout), from <code>\(HTML.escape(s.output))/attention/</code>.</p>")
+        html += "</div>" + (maps == nil ? "" : "<p class=\"note\">Click a map for all its views (each head, the mean, the DINO mask, the rollout, the relevance for the true and the predicted class), from <code>\(HTML.escape(s.output))/attention/</code>.</p>")
+        return html + (faithfulness(s) ?? "") + (artifacts(s) ?? "")
+    }
+
+    /// The deletion test: area under the true-class probability curve per map and model.
+    static func faithfulness(_ s: ResultsSource) -> String? {
+        guard let t = s.csv(AttentionFaithfulness.fileName), (try? t.require(["model", "map", "order", "images", "auc_probability"])) != nil,
+              let n = try? t.string(0, "images") else { return nil }
+        let models = [("pretrained", "original ViT"), ("full_model", "full FT"), ("lora_model", "LoRA")]
+        let rows = ReportData.faithfulnessMaps.compactMap { map -> [String]? in
+            let cells = models.flatMap { m in AttentionFaithfulness.orders.map { o -> String in
+                guard let r = try? t.rows(where: ["model": m.0, "map": map, "order": o]).first, let v = try? t.double(r, "auc_probability") else { return "–" }
+                return String(format: "%.3f", v)
+            } }
+            return cells.allSatisfy { $0 == "–" } ? nil : [HTML.escape(map.replacingOccurrences(of: "_", with: " "))] + cells
+        }
+        return "<h3>Faithfulness: the deletion test</h3><p>On \(HTML.escape(n)) val images (a seeded choice over all classes) the patches are deleted (set to the normalised mean) in order of each map, 10% at a time; the table gives the area under the true-class probability curve. Most relevant first: lower means the map found what the decision rests on; least relevant first: higher is better. The random order is the baseline.</p>"
+            + HTML.table(["map"] + models.flatMap { ["\($0.1), most first ↓", "\($0.1), least first ↑"] }, rows)
+    }
+
+    /// The high-norm patch tokens (Darcet et al. 2024) and the change metrics without them.
+    static func artifacts(_ s: ResultsSource) -> String? {
+        guard let t = s.csv("attention_artifacts.csv"),
+              (try? t.require(["model", "artifact_patches_per_image", "cls_share", "uniform_share", "corner_share", "norm_median", "norm_p99"])) != nil else { return nil }
+        let rows = t.rows.indices.compactMap { r -> [String]? in
+            guard let m = try? t.string(r, "model") else { return nil }
+            let v = { (k: String, f: String, scale: Double) in (try? t.double(r, k)).map { String(format: f, $0 * scale) } ?? "–" }
+            return [HTML.escape(m), v("norm_median", "%.1f", 1), v("norm_p99", "%.1f", 1), v("artifact_patches_per_image", "%.2f", 1),
+                    v("corner_share", "%.1f%%", 100), v("cls_share", "%.1f%%", 100), v("uniform_share", "%.1f%%", 100)]
+        }
+        var html = "<h3>The bright corners: high-norm patch tokens</h3><p>Patch tokens entering the last block whose norm is far above the model's median (Darcet et al. 2024, “Vision transformers need registers”), where they sit and how much of the class token's attention they take.</p>"
+            + HTML.table(["model", "median norm", "99th percentile", "high-norm patches per image", "of them in the 3×3 corners", "CLS attention on them", "if attention were uniform"], rows)
+        if let c = s.csv("attention_change_artifacts.csv") {
+            let crow = c.rows.indices.compactMap { r -> [String]? in
+                guard let a = try? c.string(r, "model_a"), let b = try? c.string(r, "model_b") else { return nil }
+                let v = { (k: String) in (try? c.double(r, k)).map { String(format: "%.3f", $0) } ?? "–" }
+                return [HTML.escape("\(a) → \(b)"), v("js_mean"), v("js_mean_excluding"), v("iou_mean"), v("iou_mean_excluding")]
+            }
+            html += HTML.table(["models", "JS", "JS without them", "mask IoU", "IoU without them"], crow)
+        }
+        return html
     }
 
     /// One tile of the grid with its caption; a map links to its per-image panels when the

@@ -91,6 +91,7 @@ public enum ReportData {
         try scalingNumbers(out, into: &s, write: write)
         try projectionNumbers(out, into: &s, write: write)
         try attentionNumbers(out, classes: classes.count, into: &s, write: write)
+        try attentionExtras(out, into: &s, write: write)
         written += try attentionFigure(out, reportDir: reportDir, write: write, log: log)
         try optionalNumbers(out, reportDir: reportDir, dropMissing: dropMissing, into: &s, write: write, log: log)
 
@@ -380,17 +381,22 @@ public enum ReportData {
                                 log: (String) -> Void) throws -> [String] {
         let grid = try AttentionGrid.read(dir: out + "/attention", missing: stage["attention"]!)
         try FileManager.default.createDirectory(atPath: reportDir + "/attention", withIntermediateDirectories: true)
-        var table = CSVTable(header: ["row", "image", "class", "model", "label", "file", "prediction", "correct"])
+        var table = CSVTable(header: ["row", "image", "class", "model", "label", "view", "file", "prediction", "correct"])
         var written: [String] = []
         for (row, im) in grid.firstPerClass().enumerated() {
             let source = URL(fileURLWithPath: im.source).pathComponents.suffix(2).joined(separator: "/")
-            let tiles = [("image", "image", im.crop, nil as AttentionGrid.Cell?)]
-                + im.cells.map { c in (c.model, grid.models.first { $0.slug == c.model }?.label ?? c.model, c.map, c) }
-            for (slug, label, file, cell) in tiles {
-                let name = String(format: "attention/%02d_%@.jpg", row, slug)
+            // Per model: its last-block attention, then its relevance for the true class when drawn.
+            var tiles = [("image", "image", "image", im.crop, nil as AttentionGrid.Cell?)]
+            for c in im.cells {
+                let label = grid.models.first { $0.slug == c.model }?.label ?? c.model
+                tiles.append((c.model, label, "cls", c.map, c))
+                if let gt = c.views?["gt"] { tiles.append((c.model, label, "gt", gt, c)) }
+            }
+            for (slug, label, view, file, cell) in tiles {
+                let name = String(format: "attention/%02d_%@.jpg", row, slug + (view == "gt" ? "_gt" : ""))
                 try copyResized(out + "/attention/" + file, to: reportDir + "/" + name, side: attentionTileSide)
                 written.append(reportDir + "/" + name)
-                table.rows.append(["\(row)", source, im.className, slug, label, name, cell?.predictedName ?? "",
+                table.rows.append(["\(row)", source, im.className, slug, label, view, name, cell?.predictedName ?? "",
                                    cell?.correct.map { $0 ? "1" : "0" } ?? ""])
             }
         }

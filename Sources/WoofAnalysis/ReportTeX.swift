@@ -29,7 +29,7 @@ public enum ReportTeX {
         ("_params", .grouped), ("_bytes", .grouped), ("_images", .grouped), ("_steps", .grouped),
         ("_mb", .fixed(2)), ("_mib", .fixed(0)), ("_gib", .fixed(1)), ("_img_per_s", .fixed(1)), ("_ms", .fixed(2)),
         ("_min", .fixed(1)), ("_s", .fixed(2)), ("_speedup", .fixed(2)), ("_ratio", .fixed(1)),
-        ("_js", .fixed(3)), ("_iou", .fixed(3)), ("_nats", .fixed(2)), ("_patches", .fixed(1)), ("_loss", .fixed(3)),
+        ("_js", .fixed(3)), ("_auc", .fixed(3)), ("_iou", .fixed(3)), ("_nats", .fixed(2)), ("_patches", .fixed(1)), ("_loss", .fixed(3)),
         ("_count", .integer), ("_epochs", .integer), ("_epoch", .integer), ("_rank", .integer), ("_cores", .integer),
         ("_dim", .integer), ("_depth", .integer), ("_heads", .integer), ("_nodes", .integer), ("_batch", .integer),
         ("_size", .integer), ("_seed", .integer),
@@ -43,7 +43,7 @@ public enum ReportTeX {
     /// defines each of them (false unless summary.json says true), so the paper builds in
     /// every state of the results, and a flag the list lacks is an error.
     public static let flags = [
-        "bench_available", "heldout_available",
+        "attn_artifacts_available", "attn_faithfulness_available", "bench_available", "heldout_available",
         "study_available", "study_best_recipes_available", "study_best_spread_available", "study_final_available",
         "study_final_seeds_vary_available", "study_rank_grid_available", "study_ranks_available", "study_ranks_timed_available",
         "study_recipes_available", "study_seeds_available",
@@ -456,11 +456,15 @@ public enum ReportTeX {
             if let ranks { out.append(("table_ranks.tex", try ranksTable(ranks))) }
         }
         if fm.fileExists(atPath: dir + "/bench.csv") { out.append(("table_bench.tex", try benchTable(try read(dir, "bench.csv")))) }
+        if fm.fileExists(atPath: dir + "/" + AttentionFaithfulness.fileName) {
+            out.append(("table_faithfulness.tex", try faithfulnessTable(try read(dir, AttentionFaithfulness.fileName))))
+        }
         return out
     }
 
     /// Names `generated` may write; stale ones whose input went away are removed.
-    static let optionalOutputs = ["table_study.tex", "rank_sweep.csv", "table_bench.tex", "table_final.tex", "table_ranks.tex"]
+    static let optionalOutputs = ["table_study.tex", "rank_sweep.csv", "table_bench.tex", "table_final.tex", "table_ranks.tex",
+                                  "table_faithfulness.tex"]
 
     // MARK: README
 

@@ -47,11 +47,15 @@ public enum Results {
     /// Returns the markdown (empty with `texOnly`) and the paths written.
     /// With `thisRun`, also the paper's appendix comparing `reportDir` (the reference) with
     /// the results directory `thisRun.dir`, written to `thisRun.tex`.
+    /// With `attentionOnly`, only the attention section of `reportDir` is replaced from
+    /// `outputDir` (`ReportData.collectAttention`).
     public static func run(outputDir: String, reportDir: String, readme: String?, texOnly: Bool, dropMissing: Bool = false,
-                           thisRun: (dir: String, tex: String)? = nil,
+                           attentionOnly: Bool = false, thisRun: (dir: String, tex: String)? = nil,
                            log: (String) -> Void) throws -> (markdown: String, files: [String]) {
         var md = "", files: [String] = []
-        if !texOnly {
+        if attentionOnly && !texOnly {
+            files += try ReportData.collectAttention(outputDir: outputDir, reportDir: reportDir, log: log)
+        } else if !texOnly {
             md = try write(outputDir: outputDir)
             files.append(outputDir + "/results.md")
             files += try ReportData.collect(outputDir: outputDir, reportDir: reportDir, dropMissing: dropMissing, log: log)

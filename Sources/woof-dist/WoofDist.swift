@@ -75,6 +75,8 @@ struct Results: ParsableCommand {
     var texOnly = false
     @Flag(help: "Let an absent study/bench input remove its file from --report-dir (default: refuse, keeping committed results).")
     var dropMissing = false
+    @Flag(help: "Replace only the attention section of --report-dir (tiles, CSVs, its numbers in summary.json) from --output's attention/, keeping every other result.")
+    var attentionOnly = false
     @Option(help: "A results directory (e.g. output/results) to set beside --report-dir in the paper's appendix.")
     var thisRun: String?
     @Option(help: "Where the appendix comparing --this-run with --report-dir goes.")
@@ -82,7 +84,7 @@ struct Results: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let r = try WoofAnalysis.Results.run(outputDir: output, reportDir: reportDir, readme: readme.isEmpty ? nil : readme,
-                                              texOnly: texOnly, dropMissing: dropMissing,
+                                              texOnly: texOnly, dropMissing: dropMissing, attentionOnly: attentionOnly,
                                               thisRun: thisRun.map { ($0, thisRunTex) }, log: logLine)
             print(r.markdown, terminator: "")
             logLine("wrote " + r.files.joined(separator: ", "))

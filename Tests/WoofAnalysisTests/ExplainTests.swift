@@ -3,6 +3,7 @@ import WoofTestSupport
 import WoofCore
 import WoofModel
 @testable import WoofAnalysis
+import WoofIO
 
 /// The class-specific attention maps (Chefer et al. 2021), the deletion test and the
 /// high-norm patch analysis, each against an independent computation.
@@ -202,5 +203,38 @@ final class ExplainTests: XCTestCase {
         XCTAssertGreaterThan(ch.js, 0.01)
         XCTAssertEqual(ch.jsExcluding, 0, accuracy: 1e-9)
         XCTAssertEqual(ch.iouExcluding, 1)
+    }
+}
+
+/// The deletion test and the class-specific maps in the paper's tables and figure.
+final class ReportAttentionTests: XCTestCase {
+    func testFaithfulnessTableHasEveryMapAndBothOrders() throws {
+        var t = CSVTable(header: ["model", "map", "order", "images", "auc_probability", "auc_accuracy"])
+        for m in ["pretrained", "lora_model"] {
+            for (k, map) in ["random", "cls", "gt"].enumerated() {
+                t.append([m, map, "most_relevant_first", "4", String(0.5 - 0.1 * Double(k)), "0"])
+                t.append([m, map, "least_relevant_first", "4", String(0.5 + 0.1 * Double(k)), "0"])
+            }
+        }
+        let tex = try ReportTeX.faithfulnessTable(t)
+        XCTAssertTrue(tex.contains("\\multicolumn{2}{c}{original} & \\multicolumn{2}{c}{LoRA}"), tex)
+        XCTAssertTrue(tex.contains("relevance, true class & 0.300 & 0.700 & 0.300 & 0.700 \\\\"), tex)
+        XCTAssertTrue(tex.contains("random order & 0.500 & 0.500"), tex)
+        XCTAssertFalse(tex.contains("rollout"), "a map without rows is left out")
+    }
+
+    func testAttentionFigureWithRelevanceSpansEachModelOverItsViews() throws {
+        var t = CSVTable(header: ["row", "image", "class", "model", "label", "view", "file", "prediction", "correct"])
+        for row in 0..<7 {
+            t.append(["\(row)", "a/b.JPEG", "beagle", "image", "image", "image", "attention/\(row)_image.jpg", "", ""])
+            for m in ["pretrained", "lora_model"] {
+                for v in ["cls", "gt"] { t.append(["\(row)", "a/b.JPEG", "beagle", m, m == "pretrained" ? "original ViT" : "LoRA", v, "attention/\(row)_\(m)_\(v).jpg", "beagle", "1"]) }
+            }
+        }
+        let tex = try ReportTeX.attentionFigure(t)
+        XCTAssertTrue(tex.contains("image & \\multicolumn{2}{c}{original ViT} & \\multicolumn{2}{c}{LoRA}"), tex)
+        XCTAssertTrue(tex.contains(" & attention & relevance & attention & relevance"), tex)
+        XCTAssertTrue(tex.contains("{ccccc}"), "one group of five columns")
+        XCTAssertEqual(tex.components(separatedBy: "includegraphics").count - 1, 5 * ReportTeX.attentionRowsWithRelevance)
     }
 }
