@@ -421,15 +421,19 @@ public enum AttentionReport {
     }
 
     /// The views after the per-head, mean and mask panels, in panel order.
-    static func drawnViews(_ explain: Set<String>) -> [String] { ["rollout", "gt", "pred"].filter { explain.contains($0) } }
+    static func drawnViews(_ explain: Set<String>) -> [String] {
+        ["rollout", "gt", "gt_last", "pred"].filter { explain.contains($0 == "gt_last" ? "gt" : $0) }
+    }
 
     static let viewCaptions = ["rollout": "rollout", "gt": "relevance for the true class (Chefer et al.)",
+                               "gt_last": "gradient × attention of the last block, true class",
                                "pred": "relevance for the predicted class (Chefer et al.)"]
 
     static func view(_ v: String, of m: ImageMaps) -> [Float] {
         switch v {
         case "rollout": return m.gt.rollout
         case "gt": return m.gt.relevance ?? m.gt.cls
+        case "gt_last": return m.gt.lastBlockGradient ?? m.gt.cls
         default: return m.predMap ?? m.gt.cls
         }
     }

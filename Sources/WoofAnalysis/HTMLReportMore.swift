@@ -68,7 +68,7 @@ extension ReportSections {
         html += "<div class=\"grid\" style=\"grid-template-columns:repeat(\(perRow * columns.count),1fr)\">"
         html += Array(repeating: columns.map { "<div><b>\(HTML.escape($0))</b></div>" }.joined(), count: perRow).joined()
         for r in t.rows.indices { html += attentionCell(t, r, source: s, maps: maps) }
-        html += "</div>" + (maps == nil ? "" : "<p class=\"note\">Click a map for all its views (each head, the mean, the DINO mask, the rollout, the relevance for the true and the predicted class), from <code>\(HTML.escape(s.output))/attention/</code>.</p>")
+        html += "</div>" + (maps == nil ? "" : "<p class=\"note\">Click a map for all its views (each head, the mean, the DINO mask, the rollout, the relevance for the true class, the last block's gradient × attention alone, the relevance for the predicted class), from <code>\(HTML.escape(s.output))/attention/</code>.</p>")
         return html + (faithfulness(s) ?? "") + (artifacts(s) ?? "")
     }
 

@@ -45,10 +45,10 @@ extension ReportData {
         for r in t.rows.indices {
             guard let m = attentionShort[try t.string(r, "model")] else { continue }
             s["art_\(m)_per_image_patches"] = try t.double(r, "artifact_patches_per_image")
-            s["art_\(m)_images_pct"] = 100 * (try t.double(r, "images_with_artifacts"))
+            s["art_\(m)_images_percent"] = 100 * (try t.double(r, "images_with_artifacts"))
             s["art_\(m)_cls_share_pct"] = 100 * (try t.double(r, "cls_share"))
             s["art_\(m)_uniform_share_pct"] = 100 * (try t.double(r, "uniform_share"))
-            s["art_\(m)_corner_share_pct"] = 100 * (try t.double(r, "corner_share"))
+            s["art_\(m)_corner_share_percent"] = 100 * (try t.double(r, "corner_share"))
             s["art_\(m)_norm_median_ratio"] = try t.double(r, "norm_median")
             s["art_\(m)_norm_pninetynine_ratio"] = try t.double(r, "norm_p99")
         }
@@ -83,9 +83,9 @@ extension ReportData {
 }
 
 extension ReportTeX {
-    static let faithfulnessLabels = ["random": "random order", "cls": "CLS attention, last block",
-                                     "cls_no_artifacts": "\\quad without high-norm patches", "rollout": "rollout",
-                                     "gt": "relevance, true class"]
+    static let faithfulnessLabels = ["random": "random order", "cls": "CLS attention",
+                                     "cls_no_artifacts": "\\quad w/o corners", "rollout": "rollout",
+                                     "gt": "relevance (true class)"]
 
     /// `table_faithfulness.tex`: area under the true-class probability curve per map and
     /// model, deleting the most relevant patches first (lower is better) and the least

@@ -24,6 +24,27 @@ final class AttentionTests: XCTestCase {
         return a
     }
 
+    /// The bright corners of the original ViT's maps are its four corner patch tokens: on
+    /// two real images and on a blank one (every pixel the mean) exactly those patches enter
+    /// the last block with a norm far above the median, and they take a large share of the
+    /// class token's attention — a property of the positions, not of the picture.
+    func testTheHighNormPatchesOfThePretrainedViTAreItsFourCorners() throws {
+        let model = try modelForEvaluation(weights: sharedPath(Self.weights))
+        let io = try SafeTensorsFile(path: sharedPath("golden/vit_tiny_pretrained_io.safetensors"))
+        let per = 3 * 224 * 224
+        let images = Array(try io.tensor("input").data[0..<(2 * per)]) + [Float](repeating: 0, count: per)
+        let maps = images.withUnsafeBufferPointer {
+            ClassExplainer(model: model).explain(images: $0.baseAddress!, count: 3, targets: nil, tape: Tape(), rollout: false)
+        }
+        for (i, m) in maps.enumerated() {
+            let median = m.patchNorms.sorted()[98]
+            let flagged = AttentionArtifacts.mask(m.patchNorms, threshold: Double(AttentionArtifacts.defaultFactor) * Double(median))
+            XCTAssertEqual(flagged.indices.filter { flagged[$0] }, [0, 13, 182, 195], "image \(i): norms \(m.patchNorms)")
+            XCTAssertGreaterThan([0, 13, 182, 195].map { m.patchNorms[$0] }.min()!, 10 * median, "image \(i)")
+            XCTAssertGreaterThan([0, 13, 182, 195].reduce(Float(0)) { $0 + m.cls[$1] }, 0.05, "image \(i): CLS share")
+        }
+    }
+
     /// The last block's attention of the pretrained ViT on the golden input equals timm's
     /// `attn.blocks.11`, and so do the CLS→patch maps derived from it; the rollout over all
     /// twelve blocks is row-stochastic and its CLS row matches the cheap vector form.
@@ -167,7 +188,8 @@ final class AttentionTests: XCTestCase {
         XCTAssertEqual(grid.images.map(\.wnid), ["n02086240", "n02099601"])
         XCTAssertEqual(grid.images.map(\.className), ["Shih-Tzu", "golden retr."])
         XCTAssertEqual(grid.panelCaptions, ["head 0", "head 1", "head 2", "mean of heads", "mask: 60% of the mass", "rollout",
-                                            "relevance for the true class (Chefer et al.)", "relevance for the predicted class (Chefer et al.)"])
+                                            "relevance for the true class (Chefer et al.)", "gradient × attention of the last block, true class",
+                                            "relevance for the predicted class (Chefer et al.)"])
         for im in grid.images {
             XCTAssertEqual(try decodeJPEG(path: out + "/" + im.crop).width, 224)
             XCTAssertEqual(im.cells.count, 2)
@@ -176,8 +198,8 @@ final class AttentionTests: XCTestCase {
             for c in im.cells {
                 XCTAssertEqual(try decodeJPEG(path: out + "/" + c.map).height, 224)
                 let panels = try RGBCanvas.readPNG(path: out + "/" + c.panels)
-                XCTAssertEqual(panels.width, 8 * 224 + 9 * AttentionReport.padding, "3 heads, mean, mask, rollout, gt, pred")
-                XCTAssertEqual(Set(c.views?.keys ?? [:].keys), ["rollout", "gt", "pred"])
+                XCTAssertEqual(panels.width, 9 * 224 + 10 * AttentionReport.padding, "3 heads, mean, mask, rollout, gt, gt_last, pred")
+                XCTAssertEqual(Set(c.views?.keys ?? [:].keys), ["rollout", "gt", "gt_last", "pred"])
                 for f in c.views?.values ?? [:].values { XCTAssertEqual(try decodeJPEG(path: out + "/" + f).width, 224) }
                 XCTAssertEqual(panels.height, 224 + 2 * AttentionReport.padding)
                 XCTAssertTrue((1...196).contains(c.maskPatches))

@@ -218,7 +218,7 @@ final class ReportAttentionTests: XCTestCase {
         }
         let tex = try ReportTeX.faithfulnessTable(t)
         XCTAssertTrue(tex.contains("\\multicolumn{2}{c}{original} & \\multicolumn{2}{c}{LoRA}"), tex)
-        XCTAssertTrue(tex.contains("relevance, true class & 0.300 & 0.700 & 0.300 & 0.700 \\\\"), tex)
+        XCTAssertTrue(tex.contains("relevance (true class) & 0.300 & 0.700 & 0.300 & 0.700 \\\\"), tex)
         XCTAssertTrue(tex.contains("random order & 0.500 & 0.500"), tex)
         XCTAssertFalse(tex.contains("rollout"), "a map without rows is left out")
     }

@@ -55,6 +55,9 @@ final class ReportTests: XCTestCase {
             "projection.csv": ["nodes", "full_strong_10g_img_per_s", "lora_strong_10g_img_per_s", "full_strong_10g_comm_ms"],
             "attention.csv": ["model_a", "model_b", "head", "class", "js_mean", "iou_mean"],
             "attention_stats.csv": ["model", "head", "class", "mask_patches_mean", "entropy_mean"],
+            "attention_faithfulness.csv": ["model", "map", "order", "images", "auc_probability", "p_0", "p_100", "acc_100"],
+            "attention_artifacts.csv": ["model", "artifact_patches_per_image", "cls_share", "uniform_share", "corner_share"],
+            "attention_change_artifacts.csv": ["model_a", "model_b", "js_mean", "js_mean_excluding", "iou_mean_excluding"],
             "study_runs.csv": ["name", "mode", "lora_rank", "seed", "val_top1", "trainable_params"],
             "study_groups.csv": ["group", "n", "mode", "lora_rank", "mean_top1", "std_top1", "trainable_params"],
             "study_per_class.csv": ["group", "n", "class", "mean_top1", "std_top1"],
@@ -77,8 +80,10 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(s["bench_available"] as Bool?, FileManager.default.fileExists(atPath: Self.results + "/bench.csv"))
         XCTAssertEqual(s["study_ranks_available"] as Bool?, FileManager.default.fileExists(atPath: Self.results + "/study_ranks.csv"))
         // The attention figure: one tile per image and model, each a JPEG, captions as data.
+        // Per image: the crop, and per model its attention and its relevance for the true class.
         let grid = try CSVTable.read(Self.results + "/attention_grid.csv")
-        XCTAssertEqual(grid.rows.count, 10 * 4)
+        XCTAssertEqual(grid.rows.count, 10 * 7)
+        XCTAssertEqual(Set(try grid.rows.indices.map { try grid.string($0, "view") }), ["image", "cls", "gt"])
         for r in grid.rows.indices {
             let file = try grid.string(r, "file")
             let tile = try decodeJPEG(path: Self.results + "/" + file)
@@ -368,6 +373,39 @@ final class ReportTests: XCTestCase {
             let full = try XCTUnwrap(try att.rows(where: ["model_a": "pretrained", "model_b": "full_model", "head": h, "class": "all"]).first)
             XCTAssertLessThan(try att.double(lora, "js_mean"), try att.double(full, "js_mean"), "head \(h)")
             XCTAssertGreaterThan(try att.double(lora, "iou_mean"), try att.double(full, "iou_mean"), "head \(h)")
+        }
+        // 4.4, the bright corners: in every model the high-norm patches sit in the corners and take
+        // many times the attention uniform attention would give them; without them LoRA still moves
+        // attention less than half as far as full fine-tuning.
+        if s.flag("attn_artifacts_available") {
+            for m in ["pretrained", "full", "lora"] {
+                XCTAssertGreaterThan(n("art_\(m)_corner_share_percent"), 99)
+                XCTAssertGreaterThan(n("art_\(m)_cls_share_pct"), 5 * n("art_\(m)_uniform_share_pct"))
+            }
+            XCTAssertGreaterThan(n("art_pretrained_norm_pninetynine_ratio"), 10 * n("art_pretrained_norm_median_ratio"))
+            XCTAssertLessThan(n("art_pretrained_lora_excl_js"), 0.5 * n("art_pretrained_full_excl_js"))
+            XCTAssertGreaterThan(n("art_pretrained_lora_excl_iou"), n("art_pretrained_full_excl_iou"))
+        }
+        // 4.4, faithfulness: in every model, deletion in the true-class relevance's order is fastest, then the
+        // last block's attention, then rollout, then random order; least-relevant-first, the relevance keeps the
+        // probability highest and random order lowest; removing the corner patches moves the attention's areas < 0.01;
+        // the fine-tuned models' areas are below the original's for every map, random included.
+        if s.flag("attn_faithfulness_available") {
+            for m in ["pretrained", "full", "lora"] {
+                let del = { (map: String) in n("faith_\(m)_\(map)_del_auc") }, ins = { (map: String) in n("faith_\(m)_\(map)_ins_auc") }
+                XCTAssertLessThan(del("gt"), del("cls"), m)
+                XCTAssertLessThan(del("cls"), del("rollout"), m)
+                XCTAssertLessThan(del("rollout"), del("random"), m)
+                for other in ["random", "cls", "cls_no_artifacts", "rollout"] { XCTAssertGreaterThan(ins("gt"), ins(other), m) }
+                for other in ["gt", "cls", "cls_no_artifacts", "rollout"] { XCTAssertLessThan(ins("random"), ins(other), m) }
+                XCTAssertLessThan(abs(del("cls_no_artifacts") - del("cls")), 0.01, m)
+                XCTAssertLessThan(abs(ins("cls_no_artifacts") - ins("cls")), 0.01, m)
+            }
+            for tuned in ["full", "lora"] {
+                for map in ["random", "cls", "cls_no_artifacts", "rollout", "gt"] {
+                    XCTAssertLessThan(n("faith_\(tuned)_\(map)_del_auc"), n("faith_pretrained_\(map)_del_auc"), "\(tuned) \(map)")
+                }
+            }
         }
     }
 
