@@ -14,7 +14,10 @@ final class RankProcessTests: XCTestCase {
         child.arguments = ["30"]
         try child.run()
         defer { child.terminate() }
-        XCTAssertEqual(peer(child.processIdentifier).localState(), "running")
+        // Just after exec the child may still be reading its binary (uninterruptible): wait for it to settle.
+        var live: String? = nil
+        for _ in 0..<50 where live != "running" { live = peer(child.processIdentifier).localState(); usleep(20_000) }
+        XCTAssertEqual(live, "running")
         kill(child.processIdentifier, SIGSTOP)
         var state: String? = nil
         for _ in 0..<50 where state != "stopped (SIGSTOP or a debugger)" {   // the kernel applies it asynchronously
