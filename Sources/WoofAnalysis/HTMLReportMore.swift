@@ -82,7 +82,9 @@ extension ReportSections {
                 guard let r = try? t.rows(where: ["model": m.0, "map": map, "order": o]).first, let v = try? t.double(r, "auc_probability") else { return "–" }
                 return String(format: "%.3f", v)
             } }
-            return cells.allSatisfy { $0 == "–" } ? nil : [HTML.escape(map.replacingOccurrences(of: "_", with: " "))] + cells
+            let names = ["random": "random order", "cls": "CLS attention, last block", "cls_no_artifacts": "the same without the high-norm patches",
+                         "rollout": "rollout", "gt": "relevance for the true class"]
+            return cells.allSatisfy { $0 == "–" } ? nil : [HTML.escape(names[map] ?? map)] + cells
         }
         return "<h3>Faithfulness: the deletion test</h3><p>On \(HTML.escape(n)) val images (a seeded choice over all classes) the patches are deleted (set to the normalised mean) in order of each map, 10% at a time; the table gives the area under the true-class probability curve. Most relevant first: lower means the map found what the decision rests on; least relevant first: higher is better. The random order is the baseline.</p>"
             + HTML.table(["map"] + models.flatMap { ["\($0.1), most first ↓", "\($0.1), least first ↑"] }, rows)
