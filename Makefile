@@ -24,10 +24,10 @@ SHARED ?= ../shared
 # Tests read the golden tensors and weights from here.
 export WOOF_SHARED ?= $(abspath $(SHARED))
 BIN := .build/release/woof-dist
-APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libjpeg-dev libpng-dev pkg-config
+APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libjpeg-dev libpng-dev pkg-config iproute2 iputils-ping
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: publish-attention report-html check-report smoke publish-results all pipeline predictions study bench-pytorch demo deps build test bench clean data weights baseline full lora results fuzz drills scaling attention report paper tex-deps
+.PHONY: bench-network publish-attention report-html check-report smoke publish-results all pipeline predictions study bench-pytorch demo deps build test bench clean data weights baseline full lora results fuzz drills scaling attention report paper tex-deps
 
 all: pipeline
 
@@ -200,6 +200,12 @@ drills: build
 	$(SWIFT) test -c release -Xswiftc -enable-testing --skip-build \
 	  --filter "FaultTests|MPITests|ReliabilityTests|RefusalTests|UpFrontTests|LoaderTests|SafeTensorsPathTests"
 	scripts/fault-drills.sh
+
+# LoRA's communication saving in seconds on a network: 2 emulated nodes (network namespaces, veth,
+# tc HTB caps; scripts/emulated-cluster.sh), full and LoRA steps at several bandwidths, overlap on
+# and off → output/network/network.csv. Needs root; a few minutes.
+bench-network: build
+	scripts/bench-network.sh
 
 # Data-parallel scaling: 1, 2, 4 ranks × full, LoRA → output/scaling/ (CSV, plots, projection).
 SCALING_FLAGS ?=

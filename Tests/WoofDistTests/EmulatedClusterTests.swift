@@ -1,0 +1,73 @@
+import XCTest
+import Foundation
+import WoofTestSupport
+
+/// scripts/emulated-cluster.sh: `up` builds nodes that reach each other through a capped
+/// bridge, `down` leaves no namespace behind, and the root namespace's links are never
+/// touched. As root where namespaces can be made, it builds and removes a real cluster (with
+/// its own name prefix); otherwise it checks the script refuses and says why.
+final class EmulatedClusterTests: XCTestCase {
+    let prefix = "wooftest\(getpid())"
+
+    func run(_ args: [String]) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: packageRoot + "/scripts/emulated-cluster.sh")
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(["WOOF_NETNS_PREFIX": prefix]) { $1 }
+        let pipe = Pipe()
+        p.standardOutput = pipe; p.standardError = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func shell(_ command: String) -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", command]
+        let pipe = Pipe()
+        p.standardOutput = pipe; p.standardError = Pipe()
+        try? p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func testUpThenDownLeavesNothingBehindAndTheRootNamespaceUntouched() throws {
+        let linksBefore = shell("ip -o link show | awk -F': ' '{print $2}' | sort")
+        let out = NSTemporaryDirectory() + "woof-net-\(getpid())"
+        defer { _ = try? run(["down"]); try? FileManager.default.removeItem(atPath: out) }
+        let up = try run(["up", "2", "--bandwidth", "100mbit", "--out", out])
+        let refusals = ["must run as root", "cannot create network namespaces", "this kernel cannot make", "is missing (Debian package"]
+        guard getuid() == 0, !refusals.dropFirst().contains(where: up.output.contains) else {
+            XCTAssertNotEqual(up.status, 0, "without root or what the kernel needs, up must refuse")
+            XCTAssertTrue(refusals.contains(where: up.output.contains), up.output)
+            return
+        }
+        XCTAssertEqual(up.status, 0, up.output)
+        let hostfile = try String(contentsOfFile: out + "/hostfile", encoding: .utf8)
+        XCTAssertEqual(hostfile, "198.18.0.10 slots=1\n198.18.0.11 slots=1\n")
+        let namespaces = shell("ip netns list | awk '{print $1}' | grep '^\(prefix)-' | sort")
+        XCTAssertEqual(namespaces, "\(prefix)-br\n\(prefix)-n0\n\(prefix)-n1\n")
+        XCTAssertTrue(shell("ip netns exec \(prefix)-n0 tc class show dev eth0").contains("rate 100Mbit"))
+        XCTAssertEqual(shell("ip -o link show | awk -F': ' '{print $2}' | sort"), linksBefore, "up changed the root namespace's links")
+        let second = try run(["up", "2"])
+        XCTAssertNotEqual(second.status, 0)
+        XCTAssertTrue(second.output.contains("already up"), second.output)
+
+        let down = try run(["down"])
+        XCTAssertEqual(down.status, 0, down.output)
+        XCTAssertEqual(shell("ip netns list | grep '^\(prefix)-' || true"), "")
+        XCTAssertEqual(shell("ip -o link show | awk -F': ' '{print $2}' | sort"), linksBefore, "down left links in the root namespace")
+    }
+
+    func testBadArgumentsAreRefusedByName() throws {
+        let n = try run(["up", "x"])
+        XCTAssertNotEqual(n.status, 0)
+        XCTAssertTrue(n.output.contains("N must be a number of nodes, got 'x'"), n.output)
+        let latency = try run(["up", "2", "--latency", "5ms"])
+        XCTAssertNotEqual(latency.status, 0)
+        XCTAssertTrue(latency.output.contains("netem"), latency.output)
+    }
+}
