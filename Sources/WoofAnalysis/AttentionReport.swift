@@ -351,13 +351,15 @@ public enum AttentionReport {
             let explainer = ClassExplainer(model: model)
             for start in stride(from: 0, to: shown.count, by: batchSize) {
                 let n = min(batchSize, shown.count - start)
-                // Without a class (an image outside the class folders) the prediction stands in.
+                // Without a class (an image outside the class folders) the prediction stands in;
+                // only then is a forward pass spent on finding it first.
                 var targets: [Int]? = nil
                 if gradients {
-                    let plain = explainer.explain(images: input + start * per, count: n, targets: nil, tape: tape)
-                    targets = (0..<n).map { i in
-                        shown[start + i].label.map { outputIndex($0, model: model, classes: classes) }
-                            ?? outputIndex(predict(plain[i].logits, classes: classes), model: model, classes: classes)
+                    let labels = shown[start..<(start + n)].map(\.label)
+                    let plain = labels.contains(nil) ? explainer.explain(images: input + start * per, count: n, targets: nil,
+                                                                         tape: tape, rollout: false) : nil
+                    targets = labels.enumerated().map { i, label in
+                        outputIndex(label ?? predict(plain![i].logits, classes: classes), model: model, classes: classes)
                     }
                 }
                 let gt = explainer.explain(images: input + start * per, count: n, targets: targets, tape: tape)

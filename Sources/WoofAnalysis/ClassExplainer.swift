@@ -15,8 +15,6 @@ public struct ExplanationMaps {
     public var relevance: [Float]?
     /// The last block's gradient × attention alone for `target`.
     public var lastBlockGradient: [Float]?
-    /// The model output index the gradient maps explain.
-    public var target: Int?
     /// The model's logits for the image.
     public var logits: [Float]
     /// Norm of each patch token entering the last block (the registers check).
@@ -57,7 +55,7 @@ public struct ClassExplainer {
             var m = ExplanationMaps(cls: AttentionAnalysis.clsToPatchMean(lastA, heads: heads, tokens: t),
                                     heads: AttentionAnalysis.clsToPatch(lastA, heads: heads, tokens: t),
                                     rollout: rollout ? AttentionAnalysis.rolloutCLSMap(blocks, heads: heads, tokens: t) : [],
-                                    relevance: nil, lastBlockGradient: nil, target: targets?[i],
+                                    relevance: nil, lastBlockGradient: nil,
                                     logits: Array(UnsafeBufferPointer(start: trace.logits.data + i * nc, count: nc)),
                                     patchNorms: Self.patchNorms(trace.blockInputs[last]!, image: i))
             if targets != nil {

@@ -92,9 +92,8 @@ extension ReportTeX {
     /// relevant first (higher is better).
     static func faithfulnessTable(_ t: CSVTable) throws -> String {
         try t.require(["model", "map", "order", "auc_probability"])
-        let models = [("pretrained", "original"), ("full_model", "full FT"), ("lora_model", "LoRA")].filter { m in
-            t.rows.indices.contains { (try? t.string($0, "model")) == m.0 }
-        }
+        let models = ["pretrained", "full_model", "lora_model"].filter { m in t.rows.indices.contains { (try? t.string($0, "model")) == m } }
+            .map { ($0, attentionModelNames[$0]!) }
         var s = "\\begin{tabular}{@{}l" + String(repeating: "rr", count: models.count) + "@{}}\n\\toprule\n"
         s += " & " + models.map { "\\multicolumn{2}{c}{\($0.1)}" }.joined(separator: " & ") + " \\\\\n"
         s += models.indices.map { "\\cmidrule(lr){\(2 + 2 * $0)-\(3 + 2 * $0)}" }.joined() + "\n"

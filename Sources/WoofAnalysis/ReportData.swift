@@ -345,15 +345,14 @@ public enum ReportData {
         let stats = try CSVTable.read(statsPath, missing: stage["attention"]!)
         try stats.require(["model", "head", "class", "class_name", "images", "mask_patches_mean", "entropy_mean", "accuracy"])
         try write("attention_stats.csv", stats.text)
-        let short = ["pretrained": "pretrained", "full_model": "full", "lora_model": "lora"]
         for r in try change.rows(where: ["head": "mean", "class": "all"]) {
-            guard let a = short[try change.string(r, "model_a")], let b = short[try change.string(r, "model_b")] else { continue }
+            guard let a = attentionShort[try change.string(r, "model_a")], let b = attentionShort[try change.string(r, "model_b")] else { continue }
             s["attn_\(a)_\(b)_js"] = try change.double(r, "js_mean")
             s["attn_\(a)_\(b)_iou"] = try change.double(r, "iou_mean")
             s["attn_images"] = try change.double(r, "images")
         }
         for r in try stats.rows(where: ["head": "mean", "class": "all"]) {
-            guard let m = short[try stats.string(r, "model")] else { continue }
+            guard let m = attentionShort[try stats.string(r, "model")] else { continue }
             s["attn_\(m)_mask_patches"] = try stats.double(r, "mask_patches_mean")
             s["attn_\(m)_entropy_nats"] = try stats.double(r, "entropy_mean")
         }

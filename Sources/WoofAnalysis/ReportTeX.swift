@@ -233,9 +233,11 @@ public enum ReportTeX {
         return s + "\\bottomrule\n\\end{tabular}\n"
     }
 
+    /// The attention analysis's models by slug, as the paper's tables name them.
+    static let attentionModelNames = ["pretrained": "original", "full_model": "full FT", "lora_model": "LoRA"]
+
     /// JS divergence and mask IoU per model pair and head, over all val images.
     static func attentionTable(_ t: CSVTable) throws -> String {
-        let names = ["pretrained": "original", "full_model": "full FT", "lora_model": "LoRA"]
         let heads = ["0", "1", "2", "mean"]
         var s = "\\begin{tabular}{@{}l" + String(repeating: "r", count: 2 * heads.count) + "@{}}\n\\toprule\n"
         s += " & \\multicolumn{\(heads.count)}{c}{JS divergence (nats)} & \\multicolumn{\(heads.count)}{c}{mask IoU} \\\\\n"
@@ -254,7 +256,7 @@ public enum ReportTeX {
                 }
                 js.append(fixed(try t.double(r, "js_mean"), 3)); iou.append(fixed(try t.double(r, "iou_mean"), 3))
             }
-            s += "\(names[a] ?? escape(a)) vs \(names[b] ?? escape(b)) & " + js.joined(separator: " & ") + " & " + iou.joined(separator: " & ") + " \\\\\n"
+            s += "\(attentionModelNames[a] ?? escape(a)) vs \(attentionModelNames[b] ?? escape(b)) & " + js.joined(separator: " & ") + " & " + iou.joined(separator: " & ") + " \\\\\n"
         }
         return s + "\\bottomrule\n\\end{tabular}\n"
     }

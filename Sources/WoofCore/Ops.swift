@@ -115,22 +115,27 @@ public extension Tape {
         // One (batch, head) pair per task: its gemms are small, so each runs single-threaded
         // and the pairs spread over the workers. Heads write disjoint columns of y.
         let qp = qkv.data, pp = probs.data, yp = y.data
-        let probe = attentionProbe
-        // With a probe the probabilities are all made first, shown to it, then used.
-        for pass in probe == nil ? [0] : [1, 2] {
-            if pass == 2 { probe!(probs) }
+        func pass(probabilities: Bool, output: Bool) {
             Parallel.forRanges(bsz * heads, grain: 1) { pairs in
                 for bh in pairs {
                     let b = bh / heads, h = bh % heads
                     let q = qp + b * t * 3 * d + h * hd, k = q + d, v = q + 2 * d
                     let p = pp + bh * t * t
-                    if pass != 2 {
+                    if probabilities {
                         sgemm(false, true, t, t, hd, scale, q, 3 * d, k, 3 * d, 0, p, t)
                         for r in 0..<t { softmaxRow(p + r * t, p + r * t, t, scale: 1) }
                     }
-                    if pass != 1 { sgemm(false, false, t, hd, t, 1, p, t, v, 3 * d, 0, yp + b * t * d + h * hd, d) }
+                    if output { sgemm(false, false, t, hd, t, 1, p, t, v, 3 * d, 0, yp + b * t * d + h * hd, d) }
                 }
             }
+        }
+        // With a probe the probabilities are all made first, shown to it, then used.
+        if let probe = attentionProbe {
+            pass(probabilities: true, output: false)
+            probe(probs)
+            pass(probabilities: false, output: true)
+        } else {
+            pass(probabilities: true, output: true)
         }
         if y.requiresGrad { record(.attention(qkv: qkv, heads: heads, probs: probs, y: y)) }
         return (y, probs)

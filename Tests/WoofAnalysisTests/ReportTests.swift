@@ -656,19 +656,8 @@ final class ReportTests: XCTestCase {
         defer { try? fm.removeItem(atPath: dir) }
         let report = Self.root + "/report"
         func run(_ tool: String, _ args: [String], in cwd: String = report) throws -> (Int32, String) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: tool)
-            p.arguments = args
-            p.currentDirectoryURL = URL(fileURLWithPath: cwd)
-            var env = ProcessInfo.processInfo.environment
-            env["BIBINPUTS"] = report + ":"
-            p.environment = env
-            let pipe = Pipe()
-            p.standardOutput = pipe; p.standardError = pipe
-            try p.run()
-            let out = pipe.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return (p.terminationStatus, String(decoding: out, as: UTF8.self))
+            try runProcess(tool, args, environment: ProcessInfo.processInfo.environment.merging(["BIBINPUTS": report + ":"]) { $1 },
+                           in: cwd)
         }
         let latex = [pdflatex, "-interaction=nonstopmode", "-halt-on-error", "-output-directory=" + dir, "paper.tex"]
         var (rc, out) = try run(latex[0], Array(latex.dropFirst()))

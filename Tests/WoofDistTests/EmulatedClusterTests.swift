@@ -10,28 +10,13 @@ final class EmulatedClusterTests: XCTestCase {
     let prefix = "wooftest\(getpid())"
 
     func run(_ args: [String]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: packageRoot + "/scripts/emulated-cluster.sh")
-        p.arguments = args
-        p.environment = ProcessInfo.processInfo.environment.merging(["WOOF_NETNS_PREFIX": prefix]) { $1 }
-        let pipe = Pipe()
-        p.standardOutput = pipe; p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        try runProcess(packageRoot + "/scripts/emulated-cluster.sh", args,
+                       environment: ProcessInfo.processInfo.environment.merging(["WOOF_NETNS_PREFIX": prefix]) { $1 })
     }
 
+    /// The standard output of a shell command (its errors go to /dev/null).
     func shell(_ command: String) -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", command]
-        let pipe = Pipe()
-        p.standardOutput = pipe; p.standardError = Pipe()
-        try? p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        (try? runProcess("/bin/sh", ["-c", "{ " + command + "; } 2>/dev/null"]).output) ?? ""
     }
 
     func testUpThenDownLeavesNothingBehindAndTheRootNamespaceUntouched() throws {

@@ -66,3 +66,20 @@ public func relativeError(_ a: [Float], _ b: [Float]) -> Double {
     for i in 0..<a.count { let d = Double(a[i]) - Double(b[i]); num += d * d; den += Double(b[i]) * Double(b[i]) }
     return num.squareRoot() / max(den.squareRoot(), 1e-30)
 }
+
+/// Runs `executable` with `arguments` to completion; returns its exit status and its
+/// standard output and error together.
+public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                       in directory: String? = nil) throws -> (status: Int32, output: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: executable)
+    p.arguments = arguments
+    if let environment { p.environment = environment }
+    if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    let pipe = Pipe()
+    p.standardOutput = pipe; p.standardError = pipe
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+}
