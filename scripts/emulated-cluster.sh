@@ -8,9 +8,12 @@
 #   scripts/emulated-cluster.sh down                                   removes everything `up` made
 #   scripts/emulated-cluster.sh status                                 lists what exists
 #   scripts/emulated-cluster.sh exec NODE CMD...                       runs CMD inside node NODE (0-based)
+#   scripts/emulated-cluster.sh mpirun DIR MPIRUN-ARGS...              mpirun inside node 0 on DIR/hostfile
 #
 # `up` writes DIR/hostfile (one node per line, slots=1; default output/network) for mpirun,
-# which then runs inside node 0 and reaches the others through scripts/netns-agent.sh.
+# which then runs inside node 0 and reaches the others through scripts/netns-agent.sh, with
+# MPI's traffic kept on the emulated subnet and TCP keepalives on mpirun's own connections, so
+# that a node whose link goes down is declared lost in seconds (OpenMPI's default: minutes).
 set -eu
 PREFIX=${WOOF_NETNS_PREFIX:-woofnet}
 BRIDGE_NS=${PREFIX}-br
@@ -25,6 +28,7 @@ need_root_and_tools() {
     [ "$(id -u)" = 0 ] || die "must run as root (network namespaces need CAP_NET_ADMIN)"
     for t in ip tc; do command -v $t >/dev/null 2>&1 || die "'$t' is missing (Debian package iproute2)"; done
     command -v ping >/dev/null 2>&1 || die "'ping' is missing (Debian package iputils-ping)"
+    command -v unshare >/dev/null 2>&1 || die "'unshare' is missing (Debian package util-linux)"
     ip netns add "${PREFIX}-probe" 2>/dev/null || die "this kernel or container cannot create network namespaces (ip netns add failed)"
     # The caps need veth pairs and the HTB qdisc; try both inside the probe namespace.
     ok=1
@@ -112,6 +116,15 @@ case "$cmd" in
     up) [ $# -ge 1 ] || die "usage: up N [--bandwidth RATE] [--out DIR]"; up "$@" ;;
     down) [ "$(id -u)" = 0 ] || die "must run as root"; down ;;
     status) status ;;
-    exec) [ $# -ge 2 ] || die "usage: exec NODE CMD..."; k=$1; shift; exec ip netns exec "$(node_ns "$k")" "$@" ;;
-    *) die "usage: up N [--bandwidth RATE] [--out DIR] | down | status | exec NODE CMD..." ;;
+    exec) [ $# -ge 2 ] || die "usage: exec NODE CMD..."; k=$1; shift
+          # A UTS namespace as well, so that the node's processes see its name as their host name.
+          exec ip netns exec "$(node_ns "$k")" unshare --uts sh -c 'hostname "$0" && exec "$@"' "$(node_ns "$k")" "$@" ;;
+    mpirun) [ $# -ge 2 ] || die "usage: mpirun DIR MPIRUN-ARGS..."; dir=$1; shift
+          [ -f "$dir/hostfile" ] || die "no $dir/hostfile: run 'up' first"
+          here=$(cd "$(dirname "$0")" && pwd)
+          exec "$0" exec 0 mpirun --allow-run-as-root --bind-to none --hostfile "$dir/hostfile" \
+              --mca plm_rsh_agent "$here/netns-agent.sh" \
+              --mca oob_tcp_if_include "$SUBNET.0/24" --mca btl_tcp_if_include "$SUBNET.0/24" --mca btl self,tcp \
+              --mca oob_tcp_keepalive_time 5 --mca oob_tcp_keepalive_intvl 2 --mca oob_tcp_keepalive_probes 3 "$@" ;;
+    *) die "usage: up N [--bandwidth RATE] [--out DIR] | down | status | exec NODE CMD... | mpirun DIR MPIRUN-ARGS..." ;;
 esac

@@ -19,18 +19,21 @@
 #      that rank named
 #  10. errors name the file: --out a file or unwritable, weights a directory, a checkpoint
 #      with corrupt state; no raw Foundation/Decoding error text
-# Each drill prints PASS/FAIL with what it observed. Usage: scripts/fault-drills.sh [1 … 10]
+#  11. the emulated cluster (scripts/emulated-cluster.sh; root): a 2-node run over TCP whose
+#      node-1 rank is killed, then one whose node-1 link is cut (ip link set … down) → each
+#      job ends, non-zero, naming node 1; the cluster comes down with nothing left
+# Each drill prints PASS/FAIL with what it observed. Usage: scripts/fault-drills.sh [1 … 11]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release/woof-dist}
 WORK=${WORK:-/tmp/woof-drills}
-DRILLS=${*:-1 2 3 4 5 6 7 8 9 10}
+DRILLS=${*:-1 2 3 4 5 6 7 8 9 10 11}
 DATA=${WOOF_DATA:-../shared/data/imagewoof2-256}
 WEIGHTS=${WOOF_WEIGHTS:-../shared/weights/vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors}
 MPIRUN=(mpirun --oversubscribe); [ "$(id -u)" = 0 ] && MPIRUN+=(--allow-run-as-root)
 mkdir -p "$WORK"
 fail=0
-report() { echo "drill $1: $2 — $3"; [ "$2" = PASS ] || fail=1; }
+report() { echo "drill $1: $2 — $3"; [ "$2" = PASS ] || [ "$2" = SKIP ] || fail=1; }
 quick=(--mode lora --epochs 1 --limit 64 --eval-limit 32)
 # refused NAME PATTERN CMD…: CMD must exit non-zero within 60 s with an "error:" line that
 # matches PATTERN (an extended regex) and no raw Foundation / Swift error text.
@@ -62,6 +65,72 @@ mini_data() {
     mkdir -p "$dir/$split/$c"
     ls "$DATA/$split/$c" | head -n "$n" | while read -r f; do ln -s "$(realpath "$DATA/$split/$c/$f")" "$dir/$split/$c/$f"; done
   done; done
+}
+
+# Drill 11's pieces. netrun NAME: a 2-node LoRA run on the emulated cluster, in the background.
+CLUSTER=scripts/emulated-cluster.sh
+netrun() {
+  "$CLUSTER" mpirun "$WORK/cluster" -np 2 \
+    "$(realpath "$BIN")" train --mode lora --epochs 1 --limit 2560 --eval-limit 32 --threads 1 --rank-timeout 6 \
+    --data "$(realpath "$DATA")" --weights "$(realpath "$WEIGHTS")" --out "$WORK/$1" > "$WORK/$1.log" 2>&1 &
+  netjob=$!
+}
+# The woof-dist process inside node K's namespace.
+rank_on_node() { for p in $(ip netns pids "$WOOF_NETNS_PREFIX-n$1"); do grep -qa "woof-dist" "/proc/$p/cmdline" 2>/dev/null && echo "$p"; done | head -1; }
+# await_steps NAME: waits (≤ 180 s) until the run has trained a few steps.
+await_steps() {
+  local n; for _ in $(seq 180); do n=$(grep -c "img/s ETA" "$WORK/$1.log" 2>/dev/null); [ "${n:-0}" -ge 2 ] && return 0; sleep 1; done; return 1
+}
+# ended_within SECS: waits for the run; 0 when it ended in time (status in $netstatus), 1 when it hung.
+ended_within() {
+  local deadline=$(( $(date +%s) + $1 ))
+  while kill -0 "$netjob" 2>/dev/null; do [ "$(date +%s)" -lt "$deadline" ] || return 1; sleep 1; done
+  wait "$netjob"; netstatus=$?; return 0
+}
+# cut_or_kill NAME WHAT: starts a run, then kills node 1's rank (kill) or cuts its link (cut).
+cut_or_kill() {
+  rm -rf "$WORK/$1" "$WORK/$1.log"
+  netrun "$1"
+  local victim=""
+  await_steps "$1" && victim=$(rank_on_node 1)
+  if [ -z "$victim" ]; then
+    refusals+=("  FAIL $2: the run never trained (log $WORK/$1.log)"); refused_fail=1; kill -9 "$netjob" 2>/dev/null; return
+  fi
+  local t0; t0=$(date +%s)
+  case $2 in
+    kill) kill -9 "$victim" ;;
+    cut) ip -n "$WOOF_NETNS_PREFIX-br" link set vb1 down ;;
+  esac
+  if ! ended_within 90; then
+    refusals+=("  FAIL $2 (node 1, pid $victim): the job still runs 90 s later (log $WORK/$1.log)"); refused_fail=1
+    kill -9 "$netjob" 2>/dev/null; for k in 0 1; do for p in $(ip netns pids "$WOOF_NETNS_PREFIX-n$k"); do kill -9 "$p"; done; done
+    return
+  fi
+  local secs=$(( $(date +%s) - t0 )) said
+  # Killed: mpirun names the node. Cut: whichever notices first names it — mpirun, which loses
+  # its daemon there (TCP keepalives), or rank 0's collective watchdog, which names the peer's host.
+  case $2 in
+    kill) said=$(grep -m1 -E "198\.18\.0\.11|$WOOF_NETNS_PREFIX-n1" "$WORK/$1.log" | cut -c1-220) ;;
+    cut) said=$(grep -m1 -oE "rank 0 waited.*$WOOF_NETNS_PREFIX-n1.*|Remote daemon.*(198\.18\.0\.11|$WOOF_NETNS_PREFIX-n1)" "$WORK/$1.log" | cut -c1-300) ;;
+  esac
+  local left; left=$(for k in 0 1; do ip netns pids "$WOOF_NETNS_PREFIX-n$k"; done | wc -l)
+  if [ "$netstatus" -ne 0 ] && [ -n "$said" ] && [ "$left" = 0 ]; then
+    refusals+=("  ok   $2 node 1 (its rank pid $victim): exit $netstatus after ${secs}s, no process left: $said")
+  else refusals+=("  FAIL $2: exit $netstatus after ${secs}s, $left processes left, said: ${said:-nothing naming node 1} (log $WORK/$1.log)")
+       refused_fail=1; fi
+}
+cluster_drill() {
+  if [ "$(id -u)" != 0 ]; then report 11 SKIP "needs root for network namespaces"; return; fi
+  export WOOF_NETNS_PREFIX=wooffd
+  "$CLUSTER" down > /dev/null 2>&1
+  if ! "$CLUSTER" up 2 --bandwidth 1gbit --out "$WORK/cluster" > "$WORK/cluster.log" 2>&1; then
+    report 11 SKIP "no emulated cluster on this machine: $(tail -1 "$WORK/cluster.log")"; return
+  fi
+  cut_or_kill eleven-kill kill
+  cut_or_kill eleven-cut cut
+  "$CLUSTER" down > /dev/null || { refusals+=("  FAIL the cluster did not come down"); refused_fail=1; }
+  [ -z "$(ip netns list | grep "^$WOOF_NETNS_PREFIX-")" ] || { refusals+=("  FAIL namespaces left: $(ip netns list | grep "^$WOOF_NETNS_PREFIX-")"); refused_fail=1; }
+  settle 11
 }
 
 for d in $DRILLS; do case $d in
@@ -197,5 +266,6 @@ open(sys.argv[1], "wb").write(struct.pack("<Q", len(head)) + head + b[8 + n:])
 PY
   refused "a checkpoint with corrupt state" "checkpoint.safetensors.*state" "$BIN" train "${quick[@]}" --checkpoint-every 1 --out "$WORK/ten" --resume
   settle 10 ;;
+11) cluster_drill ;;
 esac; done
 exit $fail

@@ -12,4 +12,5 @@ case "$host" in
 esac
 ns="$PREFIX-n$node"
 ip netns list | awk '{print $1}' | grep -qx "$ns" || { echo "netns-agent: no namespace $ns for $host (is the cluster up?)" >&2; exit 1; }
-exec ip netns exec "$ns" sh -c "$*"
+# Its own UTS namespace too, so the rank's host name is the node's (the watchdog names it).
+exec ip netns exec "$ns" unshare --uts sh -c "hostname $ns && $*"

@@ -21,7 +21,7 @@ extension ReportSections {
                             series: [series("full", "full fine-tuning", fullColor, share), series("lora", "LoRA", loraColor, share)])
         var html = "<div class=\"charts\">" + HTML.figure(speed) + HTML.figure(comm)
         if let p = s.csv("projection.csv") { html += HTML.figure(projection(p)) }
-        return html + "</div><p class=\"note\">Projection: α–β model of a ring allreduce from the 1-rank step time, global batch 256 split over the nodes (strong scaling).</p>"
+        return html + "</div><p class=\"note\">Projection: α–β model of a ring allreduce from the 1-rank step time, global batch 256 split over the nodes (strong scaling); with the emulated network measured, its latency and bandwidth share are the calibrated ones (next section).</p>"
     }
 
     static func projection(_ p: CSVTable) -> SVGChart {

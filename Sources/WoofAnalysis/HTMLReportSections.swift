@@ -66,6 +66,7 @@ struct Section {
         Section(title: "Training curves", make: "make full lora", body: ReportSections.curves),
         Section(title: "Accuracy vs what is trained and sent", make: "make study", body: ReportSections.tradeOff),
         Section(title: "Data-parallel scaling", make: "make scaling", body: ReportSections.scaling),
+        Section(title: "Over a network (emulated cluster)", make: "make bench-network (as root)", body: ReportSections.network),
         Section(title: "Speed against PyTorch", make: "make bench-pytorch", body: ReportSections.bench),
         Section(title: "Attention", make: "make attention", body: ReportSections.attention),
     ]

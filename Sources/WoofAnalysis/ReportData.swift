@@ -72,6 +72,9 @@ public enum ReportData {
         for (src, dst, _, _) in optionalInputs(out) where !FileManager.default.fileExists(atPath: src) {
             try refuseToDrop(reportDir + "/" + dst, missing: src, unless: dropMissing)
         }
+        if !FileManager.default.fileExists(atPath: out + "/network/network.csv") {
+            try refuseToDrop(reportDir + "/network.csv", missing: out + "/network/network.csv", unless: dropMissing)
+        }
         try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
         var written: [String] = []
         func write(_ name: String, _ text: String) throws {
@@ -89,7 +92,8 @@ public enum ReportData {
         try fileSizes(out, into: &s)
         try write("curves.csv", try curvesCSV(full: full, lora: lora))
         try scalingNumbers(out, into: &s, write: write)
-        try projectionNumbers(out, into: &s, write: write)
+        let calibration = try optionalNetwork(out, reportDir: reportDir, dropMissing: dropMissing, into: &s, write: write, log: log)
+        try projectionNumbers(scalingCSV: out + "/scaling/scaling.csv", calibration: calibration, into: &s, write: write)
         try attentionNumbers(out, classes: classes.count, into: &s, write: write)
         try attentionExtras(out, into: &s, write: write)
         written += try attentionFigure(out, reportDir: reportDir, write: write, log: log)
@@ -297,11 +301,21 @@ public enum ReportData {
         s["scaling_batch"] = try scaling.double(0, "batch")
     }
 
-    /// The many-node projection (projection.csv, one column per mode × scaling × bandwidth).
-    static func projectionNumbers(_ out: String, into s: inout PaperNumbers, write: (String, String) throws -> Void) throws {
-        let projPath = out + "/scaling/projection.csv"
-        let proj = try CSVTable.read(projPath, missing: stage["scaling"]!)
-        try proj.require(["mode", "scaling", "nodes", "gbit_per_s", "img_per_s", "efficiency", "compute_s_per_step", "comm_s_per_step"])
+    /// The many-node projection (projection.csv, one column per mode × scaling × bandwidth)
+    /// from the 1-rank rows of `scalingCSV`, with the emulated links' latency and bandwidth
+    /// efficiency when there is a `calibration`, else the nominal α and full bandwidth.
+    static func projectionNumbers(scalingCSV: String, calibration: NetworkCalibration?, into s: inout PaperNumbers,
+                                  write: (String, String) throws -> Void) throws {
+        let rows = try ScalingRow.read(csv: scalingCSV)
+        var base: [String: ScalingRow] = [:]
+        for m in ["full", "lora"] {
+            guard let one = rows.first(where: { $0.mode == m && $0.ranks == 1 }) else {
+                throw TrainError.io("\(scalingCSV): no 1-rank \(m) row (\(stage["scaling"]!))")
+            }
+            base[m] = one
+        }
+        let p = calibration.map(ScalingProjection.init(calibration:)) ?? ScalingProjection()
+        let proj = ScalingProjection.table(p.project(base)), projPath = scalingCSV
         let nodes = Array(Set(try proj.rows.indices.map { Int(try proj.double($0, "nodes")) })).sorted()
         let gbits = Array(Set(try proj.rows.indices.map { Int(try proj.double($0, "gbit_per_s")) })).sorted()
         var cols: [(String, String, Int)] = []
@@ -326,8 +340,9 @@ public enum ReportData {
             wide.append(row)
         }
         try write("projection.csv", wide.text)
-        let p = ScalingProjection()
-        s["proj_alpha_us"] = p.alpha * 1e6
+        s["proj_alpha_us"] = (p.alpha * 1e7).rounded() / 10
+        s["proj_bandwidth_eff_pct"] = 100 * p.bandwidthEfficiency
+        s["proj_calibrated_available"] = calibration != nil
         s["proj_max_nodes"] = nodes.last!
         let batch: Double? = s["scaling_batch"]
         s["proj_strong_global_batch"] = Int(batch!) * 8

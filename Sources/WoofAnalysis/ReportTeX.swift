@@ -32,18 +32,19 @@ public enum ReportTeX {
         ("_js", .fixed(3)), ("_auc", .fixed(3)), ("_iou", .fixed(3)), ("_nats", .fixed(2)), ("_patches", .fixed(1)), ("_loss", .fixed(3)),
         ("_count", .integer), ("_epochs", .integer), ("_epoch", .integer), ("_rank", .integer), ("_cores", .integer),
         ("_dim", .integer), ("_depth", .integer), ("_heads", .integer), ("_nodes", .integer), ("_batch", .integer),
-        ("_size", .integer), ("_seed", .integer),
+        ("_size", .integer), ("_seed", .integer), ("_mbit", .fixed(0)),
         ("_alpha", .general), ("_lr", .general), ("_decay", .general), ("_scale", .general), ("_us", .general),
         ("_smoothing", .general),
         ("_commit", .text), ("_cpu", .text), ("_targets", .text), ("_group", .text), ("_ranks", .text),
-        ("_dataset", .text), ("_class", .text),
+        ("_dataset", .text), ("_class", .text), ("_caps", .text),
     ]
 
     /// Every flag the paper tests (`\ifStudyAvailable` …), one list: numbers.tex always
     /// defines each of them (false unless summary.json says true), so the paper builds in
     /// every state of the results, and a flag the list lacks is an error.
     public static let flags = [
-        "attn_artifacts_available", "attn_faithfulness_available", "bench_available", "heldout_available",
+        "attn_artifacts_available", "attn_faithfulness_available", "bench_available", "heldout_available", "net_available",
+        "proj_calibrated_available",
         "study_available", "study_best_recipes_available", "study_best_spread_available", "study_final_available",
         "study_final_seeds_vary_available", "study_rank_grid_available", "study_ranks_available", "study_ranks_timed_available",
         "study_recipes_available", "study_seeds_available",
@@ -458,6 +459,9 @@ public enum ReportTeX {
             if let ranks { out.append(("table_ranks.tex", try ranksTable(ranks))) }
         }
         if fm.fileExists(atPath: dir + "/bench.csv") { out.append(("table_bench.tex", try benchTable(try read(dir, "bench.csv")))) }
+        if fm.fileExists(atPath: dir + "/network_model.csv") {
+            out.append(("table_network.tex", try networkTable(try read(dir, "network_model.csv"))))
+        }
         if fm.fileExists(atPath: dir + "/" + AttentionFaithfulness.fileName) {
             out.append(("table_faithfulness.tex", try faithfulnessTable(try read(dir, AttentionFaithfulness.fileName))))
         }
@@ -466,7 +470,7 @@ public enum ReportTeX {
 
     /// Names `generated` may write; stale ones whose input went away are removed.
     static let optionalOutputs = ["table_study.tex", "rank_sweep.csv", "table_bench.tex", "table_final.tex", "table_ranks.tex",
-                                  "table_faithfulness.tex"]
+                                  "table_faithfulness.tex", "table_network.tex"]
 
     // MARK: README
 

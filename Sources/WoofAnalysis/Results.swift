@@ -48,12 +48,15 @@ public enum Results {
     /// With `thisRun`, also the paper's appendix comparing `reportDir` (the reference) with
     /// the results directory `thisRun.dir`, written to `thisRun.tex`.
     /// With `attentionOnly`, only the attention section of `reportDir` is replaced from
-    /// `outputDir` (`ReportData.collectAttention`).
+    /// `outputDir` (`ReportData.collectAttention`); with `networkOnly`, the network section
+    /// and the projection it calibrates (`ReportData.collectNetwork`).
     public static func run(outputDir: String, reportDir: String, readme: String?, texOnly: Bool, dropMissing: Bool = false,
-                           attentionOnly: Bool = false, thisRun: (dir: String, tex: String)? = nil,
+                           attentionOnly: Bool = false, networkOnly: Bool = false, thisRun: (dir: String, tex: String)? = nil,
                            log: (String) -> Void) throws -> (markdown: String, files: [String]) {
         var md = "", files: [String] = []
-        if attentionOnly && !texOnly {
+        if networkOnly && !texOnly {
+            files += try ReportData.collectNetwork(networkDir: outputDir + "/network", reportDir: reportDir)
+        } else if attentionOnly && !texOnly {
             files += try ReportData.collectAttention(outputDir: outputDir, reportDir: reportDir, log: log)
         } else if !texOnly {
             md = try write(outputDir: outputDir)

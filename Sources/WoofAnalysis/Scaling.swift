@@ -42,15 +42,25 @@ public struct ScalingProjection {
     /// 10–100 Gbit/s Ethernet; InfiniBand is ~10× lower.
     public var alpha = 20e-6
     public var bandwidthsGbit: [Double] = [10, 25, 100]
+    /// The share of a link's nominal bandwidth an allreduce gets (1: the nominal model;
+    /// `NetworkCalibration` measures it on the emulated cluster).
+    public var bandwidthEfficiency = 1.0
     // Up to 256: one image per node at the strong-scaling global batch of 256.
     public var nodes: [Int] = [1, 2, 4, 8, 16, 32, 64, 128, 256]
 
     public init() {}
 
-    public func commSeconds(nodes n: Int, bytes: Int, gbit: Double) -> Double {
+    /// The projection with the latency and bandwidth efficiency measured on real links.
+    public init(calibration c: NetworkCalibration) { alpha = c.alpha; bandwidthEfficiency = c.efficiency }
+
+    /// Ring allreduce of `bytes` over `nodes`: 2(N−1) latencies, 2(N−1)/N of the buffer sent.
+    public static func ringSeconds(nodes n: Int, alpha: Double, bytesPerSecond: Double, bytes: Double) -> Double {
         guard n > 1 else { return 0 }
-        let bw = gbit * 1e9 / 8
-        return 2 * Double(n - 1) * alpha + 2 * Double(n - 1) / Double(n) * Double(bytes) / bw
+        return 2 * Double(n - 1) * alpha + 2 * Double(n - 1) / Double(n) * bytes / bytesPerSecond
+    }
+
+    public func commSeconds(nodes n: Int, bytes: Int, gbit: Double) -> Double {
+        Self.ringSeconds(nodes: n, alpha: alpha, bytesPerSecond: gbit * 1e9 / 8 * bandwidthEfficiency, bytes: Double(bytes))
     }
 
     public struct Point { public var mode: String; public var nodes: Int; public var gbit: Double; public var scaling: String

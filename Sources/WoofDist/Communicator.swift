@@ -68,12 +68,17 @@ public final class Communicator {
     /// Every rank's process: its host and pid, in rank order (for naming a rank that stopped
     /// answering; see `CollectiveWatchdog`).
     public func processes() -> [RankProcess] {
-        var slots = [Int64](repeating: 0, count: 2 * size)
+        let width = 2 + RankProcess.hostSlots
+        var slots = [Int64](repeating: 0, count: width * size)
         let me = RankProcess.current(rank: rank)
-        slots[2 * rank] = me.hostKey
-        slots[2 * rank + 1] = Int64(me.pid)
+        slots[width * rank] = me.hostKey
+        slots[width * rank + 1] = Int64(me.pid)
+        slots.replaceSubrange(width * rank + 2 ..< width * (rank + 1), with: RankProcess.packHost(me.host))
         let all = allreduceSum(slots)
-        return (0..<size).map { RankProcess(rank: $0, hostKey: all[2 * $0], pid: Int32(truncatingIfNeeded: all[2 * $0 + 1])) }
+        return (0..<size).map {
+            RankProcess(rank: $0, hostKey: all[width * $0], pid: Int32(truncatingIfNeeded: all[width * $0 + 1]),
+                        host: RankProcess.unpackHost(all[(width * $0 + 2) ..< width * ($0 + 1)]))
+        }
     }
 
     /// (minimum, maximum) of a 64-bit value over all ranks.

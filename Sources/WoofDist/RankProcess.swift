@@ -1,15 +1,43 @@
 import Foundation
 
 /// One rank's process as the other ranks know it: which host it runs on and its pid. A rank
-/// on the same host can then look at it in /proc when it stops answering.
+/// on the same host can then look at it in /proc when it stops answering; one on another
+/// host is named by its host.
 public struct RankProcess: Equatable, Sendable {
     public let rank: Int
-    /// A hash of the host name (the collectives carry integers, not strings).
+    /// A hash of the host name, to compare hosts.
     public let hostKey: Int64
     public let pid: Int32
+    /// The host name (up to `hostSlots` × 8 bytes of it), for messages.
+    public let host: String
+
+    public init(rank: Int, hostKey: Int64, pid: Int32, host: String = "") {
+        self.rank = rank; self.hostKey = hostKey; self.pid = pid; self.host = host
+    }
 
     static func current(rank: Int) -> RankProcess {
-        RankProcess(rank: rank, hostKey: hostKey(ProcessInfo.processInfo.hostName), pid: getpid())
+        let name = ProcessInfo.processInfo.hostName
+        return RankProcess(rank: rank, hostKey: hostKey(name), pid: getpid(), host: name)
+    }
+
+    /// Int64 slots that carry a host name through an integer allreduce.
+    static let hostSlots = 8
+
+    /// The host name's first 64 UTF-8 bytes as `hostSlots` integers (each 7 bytes + 0, so a
+    /// sum with the other ranks' zeros cannot overflow).
+    static func packHost(_ name: String) -> [Int64] {
+        let bytes = Array(name.utf8.prefix(7 * hostSlots))
+        return (0..<hostSlots).map { slot in
+            var v: Int64 = 0
+            for (k, b) in bytes.dropFirst(7 * slot).prefix(7).enumerated() { v |= Int64(b) << (8 * k) }
+            return v
+        }
+    }
+
+    static func unpackHost(_ slots: ArraySlice<Int64>) -> String {
+        var bytes: [UInt8] = []
+        for v in slots { for k in 0..<7 { let b = UInt8((v >> (8 * k)) & 0xff); if b != 0 { bytes.append(b) } } }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func hostKey(_ name: String) -> Int64 {
@@ -37,13 +65,16 @@ public struct RankProcess: Equatable, Sendable {
 
     /// One line naming the ranks that look to blame, for the watchdog's message.
     public static func diagnosis(of peers: [RankProcess], excluding me: Int) -> String {
-        var blamed: [String] = [], remote: [Int] = []
+        var blamed: [String] = [], remote: [RankProcess] = []
         for p in peers where p.rank != me {
-            guard let state = p.localState() else { remote.append(p.rank); continue }
+            guard let state = p.localState() else { remote.append(p); continue }
             if state != "running" { blamed.append("rank \(p.rank) (pid \(p.pid)) is \(state)") }
         }
         if !blamed.isEmpty { return blamed.joined(separator: "; ") }
-        if !remote.isEmpty { return "every rank on this host is running; look at rank(s) \(remote.map(String.init).joined(separator: ", ")) on other hosts" }
+        if !remote.isEmpty {
+            let named = remote.map { $0.host.isEmpty ? "rank \($0.rank)" : "rank \($0.rank) on host \($0.host) (pid \($0.pid))" }
+            return "every rank on this host is running; look at \(named.joined(separator: ", ")): a rank on another host that stopped, or the network to it"
+        }
         return "every other rank is running, so one of them is hung or waiting elsewhere"
     }
 }

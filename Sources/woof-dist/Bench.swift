@@ -6,12 +6,13 @@ import WoofAnalysis
 import WoofModel
 import WoofData
 import WoofDist
+import WoofIO
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time real steps on synthetic input and print one JSON line (images/s, GFLOP/s, peak RSS).")
 
-    @Option(help: "What to time: full, lora (training steps), eval (forward only) or data (JPEG decode + transforms on real images).")
+    @Option(help: "What to time: full, lora (training steps), eval (forward only), data (JPEG decode + transforms on real images) or allreduce (one float allreduce per message size, as CSV; --steps repetitions).")
     var mode: String = "full"
     @Option(help: "Images per step.")
     var batchSize: Int = 32
@@ -35,7 +36,9 @@ struct Bench: ParsableCommand {
     var data: String?
 
     func validate() throws {
-        guard ["full", "lora", "eval", "data"].contains(mode) else { throw ValidationError("--mode must be full, lora, eval or data, not '\(mode)'") }
+        guard ["full", "lora", "eval", "data", "allreduce"].contains(mode) else {
+            throw ValidationError("--mode must be full, lora, eval, data or allreduce, not '\(mode)'")
+        }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be a positive integer") }
         guard steps > 0, warmup >= 0 else { throw ValidationError("--steps must be positive and --warmup non-negative") }
         if let t = threads, t <= 0 { throw ValidationError("--threads must be positive") }
@@ -43,6 +46,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         if csvHeader { print(BenchmarkResult.csvHeader); return }
+        if mode == "allreduce" { runAllreduce(); return }
         if mode == "data" {
             try reportingErrors {
                 for line in try runDataBenchmark(data: data, images: batchSize * steps, threads: threads) { print(line) }
@@ -63,5 +67,17 @@ struct Bench: ParsableCommand {
             }
         }
         Communicator.world.finalize()
+    }
+
+    /// Prints the allreduce timings as CSV on rank 0 (header first).
+    func runAllreduce() {
+        let comm = Communicator.world
+        let rows = runAllreduceBenchmark(bytes: AllreduceTiming.defaultBytes, repeats: steps, log: comm.isRoot ? logLine : { _ in })
+        if comm.isRoot {
+            var table = CSVTable(header: AllreduceTiming.csvColumns)
+            for r in rows { table.append(r.csvRow) }
+            print(table.text, terminator: "")
+        }
+        comm.finalize()
     }
 }

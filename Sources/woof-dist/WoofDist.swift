@@ -59,7 +59,7 @@ struct Results: ParsableCommand {
         commandName: "results",
         abstract: "Write output/results.md, the paper's result files (report/results/) and the README's results table.",
         discussion: """
-            From output/ (baseline/, full_model/, lora_model/, scaling/, attention/, and study/ and bench/ if present) \
+            From output/ (baseline/, full_model/, lora_model/, scaling/, attention/, and study/, bench/ and network/ if present) \
             writes report/results/summary.json and CSVs, then from those files alone numbers.tex (LaTeX macros), \
             the table_*.tex fragments and the README block. --tex-only does the second half only. \
             `make` writes a run's results to output/results (--report-dir output/results --readme ''), leaving the \
@@ -77,15 +77,21 @@ struct Results: ParsableCommand {
     var dropMissing = false
     @Flag(help: "Replace only the attention section of --report-dir (tiles, CSVs, its numbers in summary.json) from --output's attention/, keeping every other result.")
     var attentionOnly = false
+    @Flag(help: "Replace only the emulated-network section of --report-dir (network.csv, allreduce.csv, the α–β fits, the model check) from --output's network/, and recompute the many-node projection with the calibrated latency and bandwidth.")
+    var networkOnly = false
     @Option(help: "A results directory (e.g. output/results) to set beside --report-dir in the paper's appendix.")
     var thisRun: String?
     @Option(help: "Where the appendix comparing --this-run with --report-dir goes.")
     var thisRunTex = "report/build/this_run.tex"
+    func validate() throws {
+        guard !(attentionOnly && networkOnly) else { throw ValidationError("--attention-only and --network-only replace different sections: give one") }
+    }
+
     func run() throws {
         try reportingErrors {
             let r = try WoofAnalysis.Results.run(outputDir: output, reportDir: reportDir, readme: readme.isEmpty ? nil : readme,
                                               texOnly: texOnly, dropMissing: dropMissing, attentionOnly: attentionOnly,
-                                              thisRun: thisRun.map { ($0, thisRunTex) }, log: logLine)
+                                              networkOnly: networkOnly, thisRun: thisRun.map { ($0, thisRunTex) }, log: logLine)
             print(r.markdown, terminator: "")
             logLine("wrote " + r.files.joined(separator: ", "))
         }

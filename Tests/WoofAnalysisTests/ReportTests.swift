@@ -64,8 +64,14 @@ final class ReportTests: XCTestCase {
             "study_ranks.csv": ["group", "lora_rank", "lora_targets", "n", "mean_top1", "trainable_params", "bench_ms_per_step"],
             "bench.csv": ["mode", "ours_img_per_s", "pytorch_img_per_s", "ratio", "ours_peak_rss_mib", "pytorch_peak_rss_mib"],
             "heldout.csv": ["model", "subset", "images", "correct", "top1"],
+            "network.csv": ["bandwidth_mbit", "repeat", "mode", "compute_s_per_step", "comm_s_per_step", "bytes_per_step", "overlap"],
+            "allreduce.csv": ["bandwidth_mbit", "ranks", "bytes", "allreduce_s"],
+            "network_model.csv": ["bandwidth_mbit", "mode", "overlap", "step_s", "comm_share", "nominal_step_s", "calibrated_step_s"],
+            "link_fit.csv": ["bandwidth_mbit", "alpha_us", "effective_mbit", "efficiency"],
+            "network_plot.csv": ["x", "full_sequential_step_s", "lora_overlap_step_s", "lora_model_step_s"],
         ]
-        let optional: Set = ["study_runs.csv", "study_groups.csv", "study_ranks.csv", "study_per_class.csv", "bench.csv"]
+        let optional: Set = ["study_runs.csv", "study_groups.csv", "study_ranks.csv", "study_per_class.csv", "bench.csv",
+                             "network.csv", "allreduce.csv", "network_model.csv", "link_fit.csv", "network_plot.csv"]
         for (name, cols) in expected.sorted(by: { $0.key < $1.key }) {
             let path = Self.results + "/" + name
             guard FileManager.default.fileExists(atPath: path) else {
@@ -79,6 +85,7 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(s["study_available"] as Bool?, FileManager.default.fileExists(atPath: Self.results + "/study_groups.csv"))
         XCTAssertEqual(s["bench_available"] as Bool?, FileManager.default.fileExists(atPath: Self.results + "/bench.csv"))
         XCTAssertEqual(s["study_ranks_available"] as Bool?, FileManager.default.fileExists(atPath: Self.results + "/study_ranks.csv"))
+        XCTAssertEqual(s["net_available"] as Bool?, FileManager.default.fileExists(atPath: Self.results + "/network_model.csv"))
         // The attention figure: one tile per image and model, each a JPEG, captions as data.
         // Per image: the crop, and per model its attention and its relevance for the true class.
         let grid = try CSVTable.read(Self.results + "/attention_grid.csv")
@@ -407,6 +414,35 @@ final class ReportTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// Claims on the emulated network (4.3, Appendix E), as the paper words them.
+    func testClaimsOnTheEmulatedNetworkHold() throws {
+        let s = try summary(), n = claimNumbers(s)
+        guard s.flag("net_available") else { return }
+        let step = { (m: String, cap: String, ov: String) in "net_\(m)_\(cap)_\(ov)" }
+        // At 100 Mbit/s the allreduce dominates full fine-tuning and not LoRA, whose step is several times shorter.
+        XCTAssertGreaterThan(n(step("full", "100_mbit", "sequential") + "_comm_pct"), 50)
+        XCTAssertLessThan(n(step("lora", "100_mbit", "sequential") + "_comm_pct"), 15)
+        XCTAssertGreaterThan(n("net_100_mbit_sequential_lora_speedup"), 2)
+        // At 1 Gbit/s it still costs full fine-tuning a noticeable share, and LoRA is faster; from 10 Gbit/s both are compute-bound.
+        XCTAssertGreaterThan(n(step("full", "1_gbit", "sequential") + "_comm_pct"), 5)
+        XCTAssertGreaterThan(n("net_1_gbit_sequential_lora_speedup"), 1)
+        for cap in ["10_gbit", "uncapped"] { for m in ["full", "lora"] { XCTAssertLessThan(n(step(m, cap, "sequential") + "_comm_pct"), 5, "\(m) \(cap)") } }
+        // Overlap cut the wait at 1 Gbit/s and hid nothing at 100 Mbit/s.
+        XCTAssertLessThan(n(step("full", "1_gbit", "overlap") + "_comm_s"), 0.7 * n(step("full", "1_gbit", "sequential") + "_comm_s"))
+        XCTAssertGreaterThan(n(step("full", "100_mbit", "overlap") + "_comm_s"), 0.95 * n(step("full", "100_mbit", "sequential") + "_comm_s"))
+        // The nominal model underestimated the slow link's step; the calibrated one is closer everywhere it is checked.
+        XCTAssertLessThan(n(step("full", "100_mbit", "sequential") + "_nominal_step_s"), 0.9 * n(step("full", "100_mbit", "sequential") + "_step_s"))
+        XCTAssertLessThan(n("net_calibrated_sequential_max_err_pct"), 0.5 * n("net_nominal_sequential_max_err_pct"))
+        // The caps that bind deliver less than the cap; the 10 Gbit/s link is limited by the machine, near the uncapped one.
+        for cap in ["100_mbit", "1_gbit"] { XCTAssertLessThan(n("net_link_\(cap)_eff_pct"), 100) }
+        XCTAssertLessThan(n("net_link_10_gbit_effective_mbit"), 9000)
+        XCTAssertLessThan(abs(n("net_link_10_gbit_effective_mbit") / n("net_link_uncapped_effective_mbit") - 1), 0.2)
+        // The projection uses the calibrated figures.
+        XCTAssertTrue(s.flag("proj_calibrated_available"))
+        XCTAssertEqual(n("proj_alpha_us"), n("net_cal_alpha_us"), accuracy: 0.05)
+        XCTAssertEqual(n("proj_bandwidth_eff_pct"), n("net_cal_eff_pct"), accuracy: 0.01)
     }
 
     /// Claims on the val images ImageNet pretraining saw and those it held out.

@@ -21,6 +21,7 @@ final class EmulatedClusterTests: XCTestCase {
 
     func testUpThenDownLeavesNothingBehindAndTheRootNamespaceUntouched() throws {
         let linksBefore = shell("ip -o link show | awk -F': ' '{print $2}' | sort")
+        let qdiscsBefore = shell("tc qdisc show"), hostBefore = ProcessInfo.processInfo.hostName
         let out = NSTemporaryDirectory() + "woof-net-\(getpid())"
         defer { _ = try? run(["down"]); try? FileManager.default.removeItem(atPath: out) }
         let up = try run(["up", "2", "--bandwidth", "100mbit", "--out", out])
@@ -37,6 +38,13 @@ final class EmulatedClusterTests: XCTestCase {
         XCTAssertEqual(namespaces, "\(prefix)-br\n\(prefix)-n0\n\(prefix)-n1\n")
         XCTAssertTrue(shell("ip netns exec \(prefix)-n0 tc class show dev eth0").contains("rate 100Mbit"))
         XCTAssertEqual(shell("ip -o link show | awk -F': ' '{print $2}' | sort"), linksBefore, "up changed the root namespace's links")
+        // A node's processes see its name as their host name (the watchdog names nodes by it), also
+        // through mpirun's launch agent; the machine's own host name stays.
+        XCTAssertEqual(try run(["exec", "1", "hostname"]).output, "\(prefix)-n1\n")
+        let agent = try runProcess(packageRoot + "/scripts/netns-agent.sh", ["-x", "198.18.0.11", "hostname"],
+                                   environment: ProcessInfo.processInfo.environment.merging(["WOOF_NETNS_PREFIX": prefix]) { $1 })
+        XCTAssertEqual(agent.output, "\(prefix)-n1\n")
+        XCTAssertEqual(shell("hostname"), hostBefore + "\n")
         let second = try run(["up", "2"])
         XCTAssertNotEqual(second.status, 0)
         XCTAssertTrue(second.output.contains("already up"), second.output)
@@ -45,6 +53,7 @@ final class EmulatedClusterTests: XCTestCase {
         XCTAssertEqual(down.status, 0, down.output)
         XCTAssertEqual(shell("ip netns list | grep '^\(prefix)-' || true"), "")
         XCTAssertEqual(shell("ip -o link show | awk -F': ' '{print $2}' | sort"), linksBefore, "down left links in the root namespace")
+        XCTAssertEqual(shell("tc qdisc show"), qdiscsBefore, "the root namespace's qdiscs changed")
     }
 
     func testBadArgumentsAreRefusedByName() throws {

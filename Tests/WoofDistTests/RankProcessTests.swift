@@ -32,9 +32,19 @@ final class RankProcessTests: XCTestCase {
     }
 
     func testARankOnAnotherHostIsPointedAtNotGuessed() {
-        let remote = RankProcess(rank: 2, hostKey: RankProcess.hostKey("some-other-node"), pid: 1)
+        let remote = RankProcess(rank: 2, hostKey: RankProcess.hostKey("some-other-node"), pid: 1, host: "some-other-node")
         XCTAssertNil(remote.localState())
         XCTAssertEqual(RankProcess.diagnosis(of: [peer(getpid(), rank: 0), remote], excluding: 0),
-                       "every rank on this host is running; look at rank(s) 2 on other hosts")
+                       "every rank on this host is running; look at rank 2 on host some-other-node (pid 1): "
+                       + "a rank on another host that stopped, or the network to it")
+    }
+
+    func testAHostNameSurvivesTheIntegerAllreduceEncoding() {
+        for name in ["", "woofnet-n1", "node-ü", String(repeating: "x", count: 56), String(repeating: "y", count: 80)] {
+            let slots = RankProcess.packHost(name)
+            XCTAssertEqual(slots.count, RankProcess.hostSlots)
+            XCTAssertTrue(slots.allSatisfy { $0 >= 0 && $0 < (1 << 56) }, "a sum of ranks' slots must not overflow")
+            XCTAssertEqual(RankProcess.unpackHost(slots[...]), String(decoding: Array(name.utf8.prefix(56)), as: UTF8.self))
+        }
     }
 }
