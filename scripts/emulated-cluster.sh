@@ -1,8 +1,8 @@
 #!/bin/sh
 # An emulated cluster on this machine: N network namespaces as nodes, each joined by a veth
 # link to a bridge that lives in its own namespace, with per-node bandwidth caps (tc HTB).
-# Nothing in the root namespace is touched (no link, route or sysctl); addresses come from
-# the benchmarking range 198.18.0.0/15 (RFC 2544).
+# Nothing in the root namespace is touched (no link, route or sysctl; each node sets its own TCP
+# retry limit); addresses come from the benchmarking range 198.18.0.0/15 (RFC 2544).
 #
 #   scripts/emulated-cluster.sh up N [--bandwidth RATE] [--out DIR]   RATE: tc rate (100mbit, 1gbit) or 'none'
 #   scripts/emulated-cluster.sh down                                   removes everything `up` made
@@ -88,6 +88,10 @@ up() {
         ip netns exec "$ns" ip addr add "$(node_ip $i)/24" dev eth0
         ip netns exec "$ns" ip link set eth0 up
         ip netns exec "$ns" ip link set lo up
+        # A node gives up on a peer that stopped acknowledging after ~13 s of retransmissions
+        # (Linux's default, 15 retries, is ~15 minutes): a node whose link is cut otherwise keeps
+        # its MPI daemon waiting long after the job ended. This sysctl is the namespace's own.
+        ip netns exec "$ns" sh -c 'echo 5 > /proc/sys/net/ipv4/tcp_retries2'
         if [ "$rate" != none ]; then cap "$ns" eth0 "$rate"; cap "$BRIDGE_NS" "vb$i" "$rate"; fi
         echo "$(node_ip $i) slots=1" >> "$out/hostfile.tmp"
         i=$(( i + 1 ))

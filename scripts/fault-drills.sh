@@ -113,10 +113,19 @@ cut_or_kill() {
     kill) said=$(grep -m1 -E "198\.18\.0\.11|$WOOF_NETNS_PREFIX-n1" "$WORK/$1.log" | cut -c1-220) ;;
     cut) said=$(grep -m1 -oE "rank 0 waited.*$WOOF_NETNS_PREFIX-n1.*|Remote daemon.*(198\.18\.0\.11|$WOOF_NETNS_PREFIX-n1)" "$WORK/$1.log" | cut -c1-300) ;;
   esac
-  local left; left=$(for k in 0 1; do ip netns pids "$WOOF_NETNS_PREFIX-n$k"; done | wc -l)
+  # Cut off, node 1's own processes cannot be told to stop: its rank's watchdog and its daemon's
+  # keepalives must end them, within 30 s.
+  local left waited=0
+  while :; do
+    left=$(for k in 0 1; do ip netns pids "$WOOF_NETNS_PREFIX-n$k"; done | wc -l)
+    [ "$left" = 0 ] || [ $waited -ge 30 ] && break
+    sleep 1; waited=$(( waited + 1 ))
+  done
   if [ "$netstatus" -ne 0 ] && [ -n "$said" ] && [ "$left" = 0 ]; then
-    refusals+=("  ok   $2 node 1 (its rank pid $victim): exit $netstatus after ${secs}s, no process left: $said")
-  else refusals+=("  FAIL $2: exit $netstatus after ${secs}s, $left processes left, said: ${said:-nothing naming node 1} (log $WORK/$1.log)")
+    refusals+=("  ok   $2 node 1 (its rank pid $victim): exit $netstatus after ${secs}s, no process left after $(( secs + waited ))s: $said")
+  else
+    local names; names=$(for k in 0 1; do for p in $(ip netns pids "$WOOF_NETNS_PREFIX-n$k"); do echo "n$k:$(ps -o comm= -p "$p")"; done; done | tr '\n' ' ')
+    refusals+=("  FAIL $2: exit $netstatus after ${secs}s, $left processes left ($names), said: ${said:-nothing naming node 1} (log $WORK/$1.log)")
        refused_fail=1; fi
 }
 cluster_drill() {

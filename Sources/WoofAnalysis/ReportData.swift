@@ -702,6 +702,10 @@ public enum ReportData {
             for who in ["ours", "pytorch"] {
                 s["bench_\(m)_\(who)_peak_rss_mib"] = try t.double(r, "\(who)_peak_rss_mib")
             }
+            if t.header.contains("fraction_of_r") {
+                s["bench_\(m)_of_roofline_pct"] = 100 * (try t.double(r, "fraction_of_r"))
+                s["bench_roofline_gflop_per_s"] = try t.double(r, "r_gflop_per_s")
+            }
         }
     }
 }

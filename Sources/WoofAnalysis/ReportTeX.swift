@@ -421,11 +421,16 @@ public enum ReportTeX {
 
     /// Our throughput against PyTorch's (same machine, same batch).
     static func benchTable(_ t: CSVTable) throws -> String {
-        var s = "\\begin{tabular}{@{}lrrr@{}}\n\\toprule\nmode & ours (img/s) & PyTorch (img/s) & ratio \\\\\n\\midrule\n"
+        // GFLOP/s and its share of the gemm roofline R, when the benchmark measured R.
+        let roofline = t.header.contains("fraction_of_r")
+        var s = "\\begin{tabular}{@{}lrrr" + (roofline ? "rr" : "") + "@{}}\n\\toprule\nmode & ours (img/s) & PyTorch (img/s) & ratio"
+        s += (roofline ? " & GFLOP/s & $\\div R$" : "") + " \\\\\n\\midrule\n"
         for r in t.rows.indices {
             let m = try t.string(r, "mode")
             s += (m == "full" ? "full FT" : m == "lora" ? "LoRA" : escape(m)) + " & " + fixed(try t.double(r, "ours_img_per_s"), 1)
-            s += " & " + fixed(try t.double(r, "pytorch_img_per_s"), 1) + " & " + fixed(try t.double(r, "ratio"), 2) + " \\\\\n"
+            s += " & " + fixed(try t.double(r, "pytorch_img_per_s"), 1) + " & " + fixed(try t.double(r, "ratio"), 2)
+            if roofline { s += " & " + fixed(try t.double(r, "ours_gflop_per_s"), 0) + " & " + fixed(try t.double(r, "fraction_of_r"), 2) }
+            s += " \\\\\n"
         }
         return s + "\\bottomrule\n\\end{tabular}\n"
     }

@@ -49,6 +49,18 @@ public final class Arena {
         current = 0; offset = 0; usedInEarlier = 0
     }
 
+    /// A point in the arena to return to (`rewind(to:)`).
+    public struct Mark { fileprivate let current: Int, offset: Int, usedInEarlier: Int }
+
+    public func mark() -> Mark { Mark(current: current, offset: offset, usedInEarlier: usedInEarlier) }
+
+    /// Forgets every allocation made since `m`, keeping the blocks for the next ones: an
+    /// inference pass reuses one block's activations for the next block.
+    public func rewind(to m: Mark) {
+        precondition(m.current < current || (m.current == current && m.offset <= offset), "rewind to a mark ahead of the arena")
+        current = m.current; offset = m.offset; usedInEarlier = m.usedInEarlier
+    }
+
     public var capacityBytes: Int { blocks.reduce(0) { $0 + $1.size } }
 
     deinit { for b in blocks { b.ptr.deallocate() } }

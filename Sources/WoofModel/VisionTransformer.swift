@@ -131,7 +131,13 @@ public final class VisionTransformer {
         var x = tape.patchEmbed(images, params["patch_embed.proj.weight"], params["patch_embed.proj.bias"], patch: c.patchSize)
         x = tape.embedTokens(x, cls: params["cls_token"], pos: params["pos_embed"])
         var kept: [Int: Tensor] = [:], inputs: [Int: Tensor] = [:]
+        // Not recording and keeping nothing, a block's activations are dead once the next block
+        // has its input: each block's output goes back into one carried tensor and the arena
+        // rewinds, so inference holds one block's activations instead of all twelve.
+        let recycle = !tape.isRecording && attention.isEmpty && blockInputs.isEmpty && tape.attentionProbe == nil
+        let carry = x
         for (i, blk) in blocks.enumerated() {
+            let mark = tape.arena.mark()
             if blockInputs.contains(i) { inputs[i] = x }
             var h = tape.layerNorm(x, blk.norm1w, blk.norm1b, eps: c.eps)
             h = blk.qkv(tape, h, merged: isMerged)
@@ -141,6 +147,11 @@ public final class VisionTransformer {
             h = tape.layerNorm(x, blk.norm2w, blk.norm2b, eps: c.eps)
             h = tape.gelu(blk.fc1(tape, h, merged: isMerged))
             x = tape.add(x, blk.fc2(tape, h, merged: isMerged))
+            if recycle {
+                carry.data.update(from: x.data, count: x.count)
+                tape.arena.rewind(to: mark)
+                x = carry
+            }
         }
         // LayerNorm acts per token, so normalising only the class token gives timm's logits.
         let cls = tape.selectToken(x, index: 0)

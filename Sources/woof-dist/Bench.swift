@@ -12,7 +12,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time real steps on synthetic input and print one JSON line (images/s, GFLOP/s, peak RSS).")
 
-    @Option(help: "What to time: full, lora (training steps), eval (forward only), data (JPEG decode + transforms on real images) or allreduce (one float allreduce per message size, as CSV; --steps repetitions).")
+    @Option(help: "What to time: full, lora (training steps), eval (forward only), data (JPEG decode + transforms on real images), allreduce (one float allreduce per message size, as CSV; --steps repetitions) or gemm (sgemm on the ViT's products at --batch-size, 1 thread and all; JSON lines, the roofline R last).")
     var mode: String = "full"
     @Option(help: "Images per step.")
     var batchSize: Int = 32
@@ -36,8 +36,8 @@ struct Bench: ParsableCommand {
     var data: String?
 
     func validate() throws {
-        guard ["full", "lora", "eval", "data", "allreduce"].contains(mode) else {
-            throw ValidationError("--mode must be full, lora, eval, data or allreduce, not '\(mode)'")
+        guard ["full", "lora", "eval", "data", "allreduce", "gemm"].contains(mode) else {
+            throw ValidationError("--mode must be full, lora, eval, data, allreduce or gemm, not '\(mode)'")
         }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be a positive integer") }
         guard steps > 0, warmup >= 0 else { throw ValidationError("--steps must be positive and --warmup non-negative") }
@@ -47,6 +47,7 @@ struct Bench: ParsableCommand {
     func run() throws {
         if csvHeader { print(BenchmarkResult.csvHeader); return }
         if mode == "allreduce" { runAllreduce(); return }
+        if mode == "gemm" { try runGemm(); return }
         if mode == "data" {
             try reportingErrors {
                 for line in try runDataBenchmark(data: data, images: batchSize * steps, threads: threads) { print(line) }
@@ -79,5 +80,15 @@ struct Bench: ParsableCommand {
             print(table.text, terminator: "")
         }
         comm.finalize()
+    }
+
+    /// Prints one JSON line per product and the roofline line last.
+    func runGemm() throws {
+        try reportingErrors {
+            let r = GemmBenchmark.run(batch: batchSize, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
+                                      repeats: steps, log: logLine)
+            for row in r.rows { print(try JSONFile.line(row)) }
+            print(try JSONFile.line(r.roofline))
+        }
     }
 }

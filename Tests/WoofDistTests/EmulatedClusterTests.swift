@@ -22,6 +22,7 @@ final class EmulatedClusterTests: XCTestCase {
     func testUpThenDownLeavesNothingBehindAndTheRootNamespaceUntouched() throws {
         let linksBefore = shell("ip -o link show | awk -F': ' '{print $2}' | sort")
         let qdiscsBefore = shell("tc qdisc show"), hostBefore = ProcessInfo.processInfo.hostName
+        let retriesBefore = shell("cat /proc/sys/net/ipv4/tcp_retries2")
         let out = NSTemporaryDirectory() + "woof-net-\(getpid())"
         defer { _ = try? run(["down"]); try? FileManager.default.removeItem(atPath: out) }
         let up = try run(["up", "2", "--bandwidth", "100mbit", "--out", out])
@@ -45,6 +46,9 @@ final class EmulatedClusterTests: XCTestCase {
                                    environment: ProcessInfo.processInfo.environment.merging(["WOOF_NETNS_PREFIX": prefix]) { $1 })
         XCTAssertEqual(agent.output, "\(prefix)-n1\n")
         XCTAssertEqual(shell("hostname"), hostBefore + "\n")
+        // Nodes give up on a silent peer in seconds; the machine's own setting stays.
+        XCTAssertEqual(try run(["exec", "1", "cat", "/proc/sys/net/ipv4/tcp_retries2"]).output, "5\n")
+        XCTAssertEqual(shell("cat /proc/sys/net/ipv4/tcp_retries2"), retriesBefore)
         let second = try run(["up", "2"])
         XCTAssertNotEqual(second.status, 0)
         XCTAssertTrue(second.output.contains("already up"), second.output)

@@ -108,6 +108,26 @@ final class GoldenTests: XCTestCase {
         print("[parity] pretrained vit_tiny: logits \(String(format: "%.2e", le)), attn.blocks.11 \(String(format: "%.2e", ae))")
     }
 
+    /// Inference that keeps nothing reuses each block's activations for the next block: the
+    /// same logits, bit for bit, as a pass that keeps them (and so timm's), in a fraction of the memory.
+    func testRecycledInferenceMatchesAndHoldsOneBlockAtATime() throws {
+        let model = try VisionTransformer(config: .vitTiny(numClasses: 1000), mode: .frozen)
+        try model.loadWeights(path: sharedPath("weights/vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors"))
+        let io = try SafeTensorsFile(path: sharedPath("golden/vit_tiny_pretrained_io.safetensors"))
+        let input = try io.tensor("input")
+        let keeping = Tape(); keeping.isRecording = false
+        let kept = model.forward(keeping, images: Tensor(input.data, shape: input.shape), captureAttention: [11]).logits.array
+        let recycling = Tape(); recycling.isRecording = false
+        let recycled = model(recycling, Tensor(input.data, shape: input.shape)).array
+        XCTAssertEqual(recycled, kept)
+        _ = expectClose(recycled, try io.tensor("logits").data, "recycled logits")
+        XCTAssertLessThan(Double(recycling.arena.peakBytes), 0.25 * Double(keeping.arena.peakBytes),
+                          "peak \(recycling.arena.peakBytes) vs \(keeping.arena.peakBytes) bytes")
+        // The tape stays usable: a second pass on the same arena gives the same logits.
+        recycling.reset()
+        XCTAssertEqual(model(recycling, Tensor(input.data, shape: input.shape)).array, kept)
+    }
+
     func testWrongWeightsAreRejectedByName() throws {
         let model = try VisionTransformer(config: .vitTiny(numClasses: 10), mode: .full)
         XCTAssertThrowsError(try model.loadWeights(path: sharedPath("golden/tiny_vit.safetensors"))) { e in
