@@ -11,8 +11,8 @@ extension Tape {
         let scope = ProfileScope(self, op.name, backward: true); defer { scope.end() }
         switch op {
         case let .linear(x, w, b, y): linearGradient(x: x, w: w, b: b, y: y)
-        case let .loraLinear(x, w, b, a, bUp, scale, u, y):
-            loraLinearGradient(x: x, w: w, b: b, a: a, bUp: bUp, scale: scale, u: u, y: y)
+        case let .loraLinear(x, w, b, a, bUp, scale, u, wEff, y):
+            loraLinearGradient(x: x, w: w, b: b, a: a, bUp: bUp, scale: scale, u: u, wEff: wEff, y: y)
         case let .layerNorm(x, g, b, mean, rstd, y): layerNormGradient(x: x, g: g, b: b, mean: mean, rstd: rstd, y: y)
         case let .gelu(x, y): geluGradient(x: x, y: y)
         case let .add(a, b, y): addGradient(a: a, b: b, y: y)
@@ -40,28 +40,23 @@ extension Tape {
         if let b, b.requiresGrad { columnSums(dy, rows: m, width: n, into: b.grad!) }
     }
 
-    /// y = x W0ᵀ + s·(x Aᵀ) Bᵀ + b with u = x Aᵀ saved by the forward.
+    /// y = x W0ᵀ + s·(x Aᵀ) Bᵀ + b with u = x Aᵀ and W_eff = W0 + s·BA saved by the forward.
     private func loraLinearGradient(x: Tensor, w: Tensor, b: Tensor?, a: Tensor, bUp: Tensor, scale: Float,
-                                    u: UnsafeMutablePointer<Float>, y: Tensor) {
+                                    u: UnsafeMutablePointer<Float>, wEff: UnsafeMutablePointer<Float>, y: Tensor) {
         let m = x.rows, k = x.lastDim, n = w.shape[0], r = a.shape[0], dy = gradOf(y)
-        // du = scale · dy B   [m, r]
-        let du = arena.floats(m * r)
-        // Per row block (as in the forward): du = s·dy B and dx = dy W0 + du A while
-        // the block of dy is in cache.
+        // du = s·dy B [m, r] (for dA); dx = dy W0 + du A = dy W_eff, one plain gemm. Per row
+        // block, as in the forward, while the block of dy is in cache.
+        let du = a.requiresGrad ? arena.floats(m * r) : nil
         let slot = x.requiresGrad ? gradSlot(x) : nil
         let dx = slot?.grad, beta: Float = (slot?.fresh ?? true) ? 0 : 1
-        let wp = w.data, ap = a.data, bp = bUp.data
+        let bp = bUp.data
         forRowBlocks(m) { lo, rows in
-            let dyb = dy + lo * n, dub = du + lo * r
-            sgemm(false, false, rows, r, n, scale, dyb, n, bp, r, 0, dub, r)
-            if let dx {
-                let dxb = dx + lo * k
-                sgemm(false, false, rows, k, n, 1, dyb, n, wp, k, beta, dxb, k)
-                sgemm(false, false, rows, k, r, 1, dub, r, ap, k, 1, dxb, k)
-            }
+            let dyb = dy + lo * n
+            if let du { sgemm(false, false, rows, r, n, scale, dyb, n, bp, r, 0, du + lo * r, r) }
+            if let dx { sgemm(false, false, rows, k, n, 1, dyb, n, wEff, k, beta, dx + lo * k, k) }
         }
         if bUp.requiresGrad { pgemm(true, false, n, r, m, scale, dy, n, u, r, 1, bUp.grad!, r) }
-        if a.requiresGrad { pgemm(true, false, r, k, m, 1, du, r, x.data, k, 1, a.grad!, k) }
+        if let du { pgemm(true, false, r, k, m, 1, du, r, x.data, k, 1, a.grad!, k) }
         if w.requiresGrad { pgemm(true, false, n, k, m, 1, dy, n, x.data, k, 1, w.grad!, k) }
         if let b, b.requiresGrad { columnSums(dy, rows: m, width: n, into: b.grad!) }
     }

@@ -26,18 +26,22 @@ public extension Tape {
         precondition(w.shape == [n, k] && a.shape == [r, k] && bUp.shape == [n, r], "loraLinear: shapes W\(w.shape) A\(a.shape) B\(bUp.shape) x\(x.shape)")
         let needs = x.requiresGrad || w.requiresGrad || a.requiresGrad || bUp.requiresGrad || (b?.requiresGrad ?? false)
         let y = tensor(Array(x.shape.dropLast()) + [n], requiresGrad: needs)
-        let u = arena.floats(m * r)
-        // Row blocks, each worker running all three gemms on its block while the block of
-        // x and y is still in cache: the thin rank-r gemms then cost little memory traffic.
-        let xp = x.data, yp = y.data, wp = w.data, ap = a.data, bp = bUp.data, bias = b?.data
+        // W0 + s·BA, one n×k×r product per call: the big products are then plain linears, and
+        // the rank-r gemms that run slowly (K = r) are gone; only u = x·Aᵀ, which the backward
+        // needs for dB, stays thin. (Rounding differs from x·W0ᵀ + s·(x·Aᵀ)·Bᵀ by ~1e-7.)
+        let wEff = arena.floats(n * k)
+        wEff.update(from: w.data, count: n * k)
+        sgemm(false, false, n, k, r, scale, bUp.data, r, a.data, k, 1, wEff, k)
+        let u = needs ? arena.floats(m * r) : nil
+        // Row blocks, each worker running both gemms on its block while the block of x is in cache.
+        let xp = x.data, yp = y.data, ap = a.data, bias = b?.data
         forRowBlocks(m) { lo, rows in
-            let xb = xp + lo * k, yb = yp + lo * n, ub = u + lo * r
+            let xb = xp + lo * k, yb = yp + lo * n
             if let bias { for i in 0..<rows { (yb + i * n).update(from: bias, count: n) } }
-            sgemm(false, true, rows, n, k, 1, xb, k, wp, k, bias == nil ? 0 : 1, yb, n)
-            sgemm(false, true, rows, r, k, 1, xb, k, ap, k, 0, ub, r)
-            sgemm(false, true, rows, n, r, scale, ub, r, bp, r, 1, yb, n)
+            sgemm(false, true, rows, n, k, 1, xb, k, wEff, k, bias == nil ? 0 : 1, yb, n)
+            if let u { sgemm(false, true, rows, r, k, 1, xb, k, ap, k, 0, u + lo * r, r) }
         }
-        if y.requiresGrad { record(.loraLinear(x: x, w: w, b: b, a: a, bUp: bUp, scale: scale, u: u, y: y)) }
+        if y.requiresGrad, let u { record(.loraLinear(x: x, w: w, b: b, a: a, bUp: bUp, scale: scale, u: u, wEff: wEff, y: y)) }
         return y
     }
 

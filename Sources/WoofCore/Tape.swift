@@ -3,7 +3,7 @@
 enum TapeOp {
     case linear(x: Tensor, w: Tensor, b: Tensor?, y: Tensor)
     case loraLinear(x: Tensor, w: Tensor, b: Tensor?, a: Tensor, bUp: Tensor, scale: Float,
-                    u: UnsafeMutablePointer<Float>, y: Tensor)
+                    u: UnsafeMutablePointer<Float>, wEff: UnsafeMutablePointer<Float>, y: Tensor)
     case layerNorm(x: Tensor, g: Tensor, b: Tensor, mean: UnsafeMutablePointer<Float>,
                    rstd: UnsafeMutablePointer<Float>, y: Tensor)
     case gelu(x: Tensor, y: Tensor)

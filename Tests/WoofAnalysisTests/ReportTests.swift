@@ -6,6 +6,7 @@ import Foundation
 @testable import WoofAnalysis
 import WoofIO
 import WoofData
+import WoofModel
 
 /// The paper's inputs: the committed files in report/results parse, the generated LaTeX and
 /// README table match them, the paper uses only generated numbers, the claims its prose makes
@@ -414,6 +415,23 @@ final class ReportTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// bench.csv with the gemm roofline gets two more columns; the products timed are the
+    /// linear layers' forward and both backward products, whose FLOPs the model's count agrees with.
+    func testBenchTableShowsTheRooflineWhenMeasuredAndGemmShapesMatchTheFLOPCount() throws {
+        var t = CSVTable(header: ["mode", "ours_img_per_s", "pytorch_img_per_s", "ratio", "ours_gflop_per_s", "r_gflop_per_s", "fraction_of_r"])
+        t.append(["lora", "28.1", "13.9", "2.02", "139.4", "137.0", "1.018"])
+        let tex = try ReportTeX.benchTable(t)
+        XCTAssert(tex.contains("GFLOP/s & $\\div R$") && tex.contains("LoRA & 28.1 & 13.9 & 2.02 & 139 & 1.02"), tex)
+        t = CSVTable(header: ["mode", "ours_img_per_s", "pytorch_img_per_s", "ratio"], rows: [["eval", "52.0", "43.1", "1.21"]])
+        XCTAssertFalse(try ReportTeX.benchTable(t).contains("GFLOP"))
+        let c = ViTConfig.vitTiny(numClasses: 10), shapes = GemmBenchmark.shapes(c, batch: 32)
+        XCTAssertEqual(shapes.count, 12)
+        let forward = shapes.filter { $0.name.hasSuffix("forward") }.map(\.flops).reduce(0, +)
+        let (t_, d, h) = (Double(c.tokens), Double(c.embedDim), Double(c.mlpHidden))
+        XCTAssertEqual(forward, 32 * (2 * t_ * d * 3 * d + 2 * t_ * d * d + 2 * 2 * t_ * d * h), accuracy: 1)
+        XCTAssertEqual(shapes.map(\.flops).reduce(0, +), 3 * forward, accuracy: 1, "each backward product costs what its forward does")
     }
 
     /// Claims on the emulated network (4.3, Appendix E), as the paper words them.
