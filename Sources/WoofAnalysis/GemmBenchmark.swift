@@ -25,14 +25,11 @@ public struct GemmRoofline: Codable {
     public var threads: Int, batch: Int
     public var oneThreadGflopPerSecond: Double, allThreadsGflopPerSecond: Double, rGflopPerSecond: Double
     public var idealGflopPerSecond: Double
-    /// The same over the forward products only (what inference runs).
-    public var forwardOneThreadGflopPerSecond: Double
 
     enum CodingKeys: String, CodingKey {
         case threads, batch
         case oneThreadGflopPerSecond = "one_thread_gflop_per_s", allThreadsGflopPerSecond = "all_threads_gflop_per_s"
-        case rGflopPerSecond = "r_gflop_per_s", forwardOneThreadGflopPerSecond = "forward_one_thread_gflop_per_s"
-        case idealGflopPerSecond = "ideal_gflop_per_s"
+        case rGflopPerSecond = "r_gflop_per_s", idealGflopPerSecond = "ideal_gflop_per_s"
     }
 }
 
@@ -68,7 +65,7 @@ public enum GemmBenchmark {
     public static func run(batch: Int, threads: Int, repeats: Int, log: (String) -> Void = { _ in }) -> (rows: [GemmTiming], roofline: GemmRoofline) {
         Parallel.configure(threads: threads)
         var rows: [GemmTiming] = []
-        var one = (flops: 0.0, s: 0.0), all = (flops: 0.0, s: 0.0), forward = (flops: 0.0, s: 0.0)
+        var one = (flops: 0.0, s: 0.0), all = (flops: 0.0, s: 0.0)
         for s in shapes(.vitTiny(numClasses: 10), batch: batch) {
             let a = [Float](repeating: 0.01, count: s.m * s.k), b = [Float](repeating: 0.01, count: s.k * s.n)
             var c = [Float](repeating: 0, count: s.m * s.n)
@@ -84,13 +81,11 @@ public enum GemmBenchmark {
                          s.m, s.n, s.k, row.oneThreadGflopPerSecond, threads, row.allThreadsGflopPerSecond))
             rows.append(row)
             one.flops += s.flops; one.s += t1; all.flops += s.flops; all.s += tn
-            if s.name.hasSuffix("forward") { forward.flops += s.flops; forward.s += t1 }
         }
         let roofline = GemmRoofline(threads: threads, batch: batch, oneThreadGflopPerSecond: one.flops / one.s / 1e9,
                                     allThreadsGflopPerSecond: all.flops / all.s / 1e9,
                                     rGflopPerSecond: all.flops / all.s / 1e9,
-                                    idealGflopPerSecond: Double(threads) * one.flops / one.s / 1e9,
-                                    forwardOneThreadGflopPerSecond: forward.flops / forward.s / 1e9)
+                                    idealGflopPerSecond: Double(threads) * one.flops / one.s / 1e9)
         return (rows, roofline)
     }
 }

@@ -106,11 +106,18 @@ public enum NetworkModel {
         overlap ? compute + max(0, comm - backwardShare(mode: mode) * compute) : compute + comm
     }
 
+    /// Caps in the order the tables and plots show them: slowest first, no cap last.
+    public static func capOrder(_ mbit: Int) -> Int { mbit == 0 ? Int.max : mbit }
+
+    /// One configuration of network.csv.
+    struct Configuration: Hashable { var cap: Int, mode: String, overlap: Bool }
+
     public static func compare(network t: CSVTable, fits: [LinkFit], nominalAlpha: Double = ScalingProjection().alpha) throws -> [NetworkComparison] {
         try t.require(networkColumns)
-        var groups: [String: [Int]] = [:]
+        var groups: [Configuration: [Int]] = [:]
         for r in t.rows.indices {
-            groups["\(Int(try t.double(r, "bandwidth_mbit")))|\(try t.string(r, "mode"))|\(try t.string(r, "overlap"))", default: []].append(r)
+            let c = Configuration(cap: Int(try t.double(r, "bandwidth_mbit")), mode: try t.string(r, "mode"), overlap: try t.string(r, "overlap") == "1")
+            groups[c, default: []].append(r)
         }
         func medians(_ rows: [Int]) throws -> (step: Double, comm: Double, compute: Double) {
             let comp = try rows.map { try t.double($0, "compute_s_per_step") }, comm = try rows.map { try t.double($0, "comm_s_per_step") }
@@ -118,8 +125,7 @@ public enum NetworkModel {
         }
         var out: [NetworkComparison] = []
         for (key, rows) in groups {
-            let f = key.split(separator: "|").map(String.init)
-            let (cap, mode, overlap) = (Int(f[0])!, f[1], f[2] == "1")
+            let (cap, mode, overlap) = (key.cap, key.mode, key.overlap)
             guard let fit = fits.first(where: { $0.bandwidthMbit == cap }) else {
                 throw TrainError.io("network.csv has \(cap) Mbit/s rows but allreduce.csv has no fit for that cap")
             }
@@ -133,17 +139,16 @@ public enum NetworkModel {
                 nominalStepSeconds: nominal.map { predictedStep(compute: base, comm: $0, overlap: overlap, mode: mode) },
                 calibratedStepSeconds: predictedStep(compute: base, comm: fit.seconds(bytes: Double(bytes)), overlap: overlap, mode: mode)))
         }
-        return out.sorted { ($0.mode, $0.bandwidthMbit == 0 ? Int.max : $0.bandwidthMbit, $0.overlap ? 0 : 1)
-                            < ($1.mode, $1.bandwidthMbit == 0 ? Int.max : $1.bandwidthMbit, $1.overlap ? 0 : 1) }
+        return out.sorted { ($0.mode, capOrder($0.bandwidthMbit), $0.overlap ? 0 : 1) < ($1.mode, capOrder($1.bandwidthMbit), $1.overlap ? 0 : 1) }
     }
 
     /// The compute time the model starts from: the mode's median compute (the step less the
     /// time blocked in the allreduce) in the same link's runs without overlap. Taken per link
     /// because the machine's speed drifts between links' runs by more than the smaller
     /// allreduces cost; so the error measured is the communication model's.
-    static func modelCompute(groups: [String: [Int]], cap: Int, mode: String,
+    static func modelCompute(groups: [Configuration: [Int]], cap: Int, mode: String,
                              medians: ([Int]) throws -> (step: Double, comm: Double, compute: Double)) throws -> Double {
-        guard let rows = groups["\(cap)|\(mode)|0"] else {
+        guard let rows = groups[Configuration(cap: cap, mode: mode, overlap: false)] else {
             throw TrainError.io("network.csv: no \(mode) run without overlap at \(cap) Mbit/s, which the model's compute time comes from")
         }
         return try medians(rows).compute
@@ -169,7 +174,7 @@ public enum NetworkModel {
     /// measured step with and without overlap and the calibrated model's sequential step.
     public static func plotTable(_ rows: [NetworkComparison]) -> CSVTable {
         var t = CSVTable(header: ["x"] + ["full", "lora"].flatMap { ["\($0)_overlap_step_s", "\($0)_sequential_step_s", "\($0)_model_step_s"] })
-        for cap in Set(rows.map(\.bandwidthMbit)).sorted(by: { ($0 == 0 ? Int.max : $0) < ($1 == 0 ? Int.max : $1) }) {
+        for cap in Set(rows.map(\.bandwidthMbit)).sorted(by: { capOrder($0) < capOrder($1) }) {
             var line = [String(cap == 0 ? uncappedPlotMbit : cap)]
             for m in ["full", "lora"] {
                 let on = rows.first { $0.bandwidthMbit == cap && $0.mode == m && $0.overlap }

@@ -315,7 +315,7 @@ public enum ReportData {
             base[m] = one
         }
         let p = calibration.map(ScalingProjection.init(calibration:)) ?? ScalingProjection()
-        let proj = ScalingProjection.table(p.project(base)), projPath = scalingCSV
+        let proj = ScalingProjection.table(p.project(base))
         let nodes = Array(Set(try proj.rows.indices.map { Int(try proj.double($0, "nodes")) })).sorted()
         let gbits = Array(Set(try proj.rows.indices.map { Int(try proj.double($0, "gbit_per_s")) })).sorted()
         var cols: [(String, String, Int)] = []
@@ -326,7 +326,7 @@ public enum ReportData {
             var row = ["\(n)"]
             for (m, sc, g) in cols {
                 guard let r = try proj.rows(where: ["mode": m, "scaling": sc, "nodes": String(n), "gbit_per_s": String(g)]).first else {
-                    throw TrainError.io("\(projPath): no row for \(m) \(sc) \(n) nodes \(g) Gbit/s")
+                    throw TrainError.io("the projection from \(scalingCSV) has no row for \(m) \(sc) \(n) nodes \(g) Gbit/s")
                 }
                 row += [String(format: "%.2f", try proj.double(r, "img_per_s")), String(format: "%.4f", try proj.double(r, "efficiency")),
                         String(format: "%.3f", 1000 * (try proj.double(r, "comm_s_per_step")))]

@@ -57,7 +57,7 @@ extension ReportData {
         if let c = calibration {
             s["net_cal_alpha_us"] = (c.alpha * 1e7).rounded() / 10
             s["net_cal_eff_pct"] = 100 * c.efficiency
-            s["net_cal_caps"] = c.capsMbit.map { $0 % 1000 == 0 ? "\($0 / 1000) Gbit/s" : "\($0) Mbit/s" }.joined(separator: " and ")
+            s["net_cal_caps"] = c.capsMbit.map { ReportTeX.capLabel($0, space: " ") }.joined(separator: " and ")
         }
         return calibration
     }
@@ -107,9 +107,9 @@ extension ReportData {
 }
 
 extension ReportTeX {
-    /// "100 Mbit/s", "1 Gbit/s", "uncapped".
-    static func capLabel(_ mbit: Int) -> String {
-        mbit == 0 ? "uncapped" : mbit % 1000 == 0 ? "\(mbit / 1000)~Gbit/s" : "\(mbit)~Mbit/s"
+    /// "100~Mbit/s", "1~Gbit/s", "uncapped" (`space`: what joins number and unit).
+    static func capLabel(_ mbit: Int, space: String = "~") -> String {
+        mbit == 0 ? "uncapped" : mbit % 1000 == 0 ? "\(mbit / 1000)\(space)Gbit/s" : "\(mbit)\(space)Mbit/s"
     }
 
     /// `table_network.tex`: per cap and mode, the measured step and the share of it blocked in
@@ -127,7 +127,7 @@ extension ReportTeX {
             let sign = fixed(abs(e), 1) == "0.0" ? "" : e > 0 ? "+" : "$-$"
             return fixed(try t.double(r, kind + "_step_s"), 2) + " (" + sign + fixed(abs(e), 1) + "\\%)"
         }
-        let caps = Set(try t.rows.indices.map { Int(try t.double($0, "bandwidth_mbit")) }).sorted { ($0 == 0 ? Int.max : $0) < ($1 == 0 ? Int.max : $1) }
+        let caps = Set(try t.rows.indices.map { Int(try t.double($0, "bandwidth_mbit")) }).sorted { NetworkModel.capOrder($0) < NetworkModel.capOrder($1) }
         var s = "\\begin{tabular}{@{}llrrrrrr@{}}\n\\toprule\n"
         s += " & & \\multicolumn{2}{c}{overlap} & \\multicolumn{2}{c}{no overlap} & \\multicolumn{2}{c}{model, no overlap} \\\\\n"
         s += "\\cmidrule(lr){3-4}\\cmidrule(lr){5-6}\\cmidrule(lr){7-8}\n"
@@ -173,7 +173,7 @@ extension ReportSections {
             guard let cap = try? m.double(r, "bandwidth_mbit"), let mode = try? m.string(r, "mode"), let ov = try? m.string(r, "overlap"),
                   let step = try? m.double(r, "step_s"), let share = try? m.double(r, "comm_share") else { return nil }
             let model = { (k: String) in (try? m.double(r, k)).map { String(format: "%.2f", $0) } ?? "–" }
-            return [ReportTeX.capLabel(Int(cap)).replacingOccurrences(of: "~", with: " "), mode, ov == "1" ? "on" : "off", String(format: "%.2f", step),
+            return [ReportTeX.capLabel(Int(cap), space: " "), mode, ov == "1" ? "on" : "off", String(format: "%.2f", step),
                     String(format: "%.0f%%", 100 * share), model("nominal_step_s"), model("calibrated_step_s")]
         }
         return "<p>Two network namespaces as nodes, veth links through a bridge capped with tc HTB, OpenMPI over TCP, one compute thread per node. "
@@ -185,15 +185,15 @@ extension ReportSections {
 
     /// One blocking allreduce's time against its size, per link: the data the α–β fit uses.
     static func allreduceChart(_ t: CSVTable) -> SVGChart {
-        let order = { (cap: Double) -> Double in cap == 0 ? .infinity : cap }
-        let caps = Set(t.rows.indices.compactMap { try? t.double($0, "bandwidth_mbit") }).sorted { order($0) < order($1) }
+        let caps = Set(t.rows.indices.compactMap { (try? t.double($0, "bandwidth_mbit")).map(Int.init) })
+            .sorted { NetworkModel.capOrder($0) < NetworkModel.capOrder($1) }
         let series = caps.map { cap -> SVGChart.Series in
-            let rows = t.rows.indices.filter { (try? t.double($0, "bandwidth_mbit")) == cap }
+            let rows = t.rows.indices.filter { (try? t.double($0, "bandwidth_mbit")) == Double(cap) }
             let points = rows.compactMap { r -> (Double, Double)? in
                 guard let b = try? t.double(r, "bytes"), let sec = try? t.double(r, "allreduce_s") else { return nil }
                 return (b, 1000 * sec)
             }
-            return .init(name: ReportTeX.capLabel(Int(cap)).replacingOccurrences(of: "~", with: " "), points: points)
+            return .init(name: ReportTeX.capLabel(cap, space: " "), points: points)
         }
         return SVGChart(title: "One allreduce on 2 nodes, by message size", xLabel: "bytes", yLabel: "ms",
                         xScale: .log10, yScale: .log10, series: series)
