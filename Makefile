@@ -27,7 +27,7 @@ BIN := .build/release/woof-dist
 APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libjpeg-dev libpng-dev pkg-config iproute2 iputils-ping
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: bench-network publish-network publish-attention report-html check-report smoke publish-results all pipeline predictions study bench-pytorch demo deps build test bench clean data weights baseline full lora results fuzz drills scaling attention report paper tex-deps
+.PHONY: bench-network publish-network publish-bench publish-attention report-html check-report smoke publish-results all pipeline predictions study bench-pytorch demo deps build test bench clean data weights baseline full lora results fuzz drills scaling attention report paper tex-deps
 
 all: pipeline
 
@@ -119,6 +119,11 @@ study: build data weights full lora
 # Our bench next to PyTorch + timm + peft (PYTHON must have them; never installed here).
 bench-pytorch: build
 	scripts/bench-vs-pytorch.sh
+
+# Adopt output/bench/bench.csv (scripts/bench-vs-pytorch.sh) as the paper's speed reference,
+# keeping every other committed result.
+publish-bench: | build
+	$(BIN) results --output output --report-dir report/results --bench-only
 
 RUN_RESULTS := output/results
 results: | build

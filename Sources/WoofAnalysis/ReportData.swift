@@ -489,8 +489,11 @@ public enum ReportData {
          (out + "/study/groups_per_class.csv", "study_per_class.csv", ["group", "n", "class", "mean_top1", "std_top1"], "study"),
          (out + "/study/ranks.csv", "study_ranks.csv", ["group", "lora_rank", "lora_alpha", "lora_targets", "n", "mean_top1",
                                                        "std_top1", "trainable_params", "grad_bytes_per_step", "bench_ms_per_step"], "ranks"),
-         (out + "/bench/bench.csv", "bench.csv", ["mode", "ours_img_per_s", "pytorch_img_per_s", "ratio"], "bench")]
+         (out + "/bench/bench.csv", "bench.csv", benchColumns, "bench")]
     }
+
+    /// Columns bench.csv must have (scripts/bench-vs-pytorch.sh).
+    static let benchColumns = ["mode", "ours_img_per_s", "pytorch_img_per_s", "ratio"]
 
     /// Throws when `kept` exists and would be deleted because `missing` is absent: committed
     /// results (a 15-hour study) are never dropped by a run that simply lacks them.
@@ -690,6 +693,26 @@ public enum ReportData {
             }
         }
         s["study_ranks_timed_available"] = timed
+    }
+
+    /// `results --bench-only`: replaces the speed benchmark of `reportDir` (bench.csv and the
+    /// `bench_*` numbers) from `benchDir`'s bench.csv, keeping every other result.
+    public static func collectBench(benchDir: String, reportDir: String) throws -> [String] {
+        let summaryPath = reportDir + "/summary.json"
+        var s = try JSONFile.read(PaperNumbers.self, from: summaryPath, missing: "run `make publish-results` first")
+        let src = benchDir + "/bench.csv"
+        guard FileManager.default.fileExists(atPath: src) else {
+            throw TrainError.io("\(src): missing (scripts/bench-vs-pytorch.sh writes it)")
+        }
+        let t = try CSVTable.read(src)
+        try t.require(benchColumns)
+        guard !t.rows.isEmpty else { throw TrainError.io("\(src): no rows") }
+        for k in Array(s.keys) where k.hasPrefix("bench_") { s.values[k] = nil }
+        try benchNumbers(t, into: &s)
+        s["bench_available"] = true
+        try AtomicFile.write(Data(t.text.utf8), to: reportDir + "/bench.csv")
+        try AtomicFile.write(try JSONFile.encoded(s), to: summaryPath)
+        return [reportDir + "/bench.csv", summaryPath]
     }
 
     /// Our training throughput against PyTorch's on the same machine, per mode.

@@ -47,18 +47,23 @@ public enum Results {
     /// Returns the markdown (empty with `texOnly`) and the paths written.
     /// With `thisRun`, also the paper's appendix comparing `reportDir` (the reference) with
     /// the results directory `thisRun.dir`, written to `thisRun.tex`.
-    /// With `attentionOnly`, only the attention section of `reportDir` is replaced from
-    /// `outputDir` (`ReportData.collectAttention`); with `networkOnly`, the network section
-    /// and the projection it calibrates (`ReportData.collectNetwork`).
+    /// With `only`, just that section of `reportDir` is replaced from `outputDir`, keeping
+    /// every other committed result: attention (`ReportData.collectAttention`), the emulated
+    /// network and the projection it calibrates (`collectNetwork`), or the speed benchmark
+    /// (`collectBench`).
+    /// A section of the results that can be replaced alone.
+    public enum Section: String, CaseIterable, Sendable { case attention, network, bench }
+
     public static func run(outputDir: String, reportDir: String, readme: String?, texOnly: Bool, dropMissing: Bool = false,
-                           attentionOnly: Bool = false, networkOnly: Bool = false, thisRun: (dir: String, tex: String)? = nil,
+                           only: Section? = nil, thisRun: (dir: String, tex: String)? = nil,
                            log: (String) -> Void) throws -> (markdown: String, files: [String]) {
         var md = "", files: [String] = []
-        if networkOnly && !texOnly {
-            files += try ReportData.collectNetwork(networkDir: outputDir + "/network", reportDir: reportDir)
-        } else if attentionOnly && !texOnly {
-            files += try ReportData.collectAttention(outputDir: outputDir, reportDir: reportDir, log: log)
-        } else if !texOnly {
+        switch (texOnly, only) {
+        case (true, _): break
+        case (false, .network?): files += try ReportData.collectNetwork(networkDir: outputDir + "/network", reportDir: reportDir)
+        case (false, .attention?): files += try ReportData.collectAttention(outputDir: outputDir, reportDir: reportDir, log: log)
+        case (false, .bench?): files += try ReportData.collectBench(benchDir: outputDir + "/bench", reportDir: reportDir)
+        case (false, nil):
             md = try write(outputDir: outputDir)
             files.append(outputDir + "/results.md")
             files += try ReportData.collect(outputDir: outputDir, reportDir: reportDir, dropMissing: dropMissing, log: log)

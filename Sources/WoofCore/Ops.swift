@@ -6,43 +6,91 @@ import CBLAS
 // Tensors are row-major with the feature dimension last; "rows" means all leading dims.
 
 public extension Tape {
-    /// `y = x Wᵀ + b` with `W` of shape [out, in] (torch.nn.Linear layout).
-    func linear(_ x: Tensor, _ w: Tensor, _ b: Tensor?) -> Tensor {
+    /// `y = x Wᵀ + b` with `W` of shape [out, in] (torch.nn.Linear layout), fused with its
+    /// neighbours as `fusion` says (a GELU before it, a residual add after it).
+    func linear(_ x: Tensor, _ w: Tensor, _ b: Tensor?, fusion: LinearFusion = .none) -> Tensor {
         let scope = ProfileScope(self, "linear"); defer { scope.end() }
         let m = x.rows, k = x.lastDim, n = w.shape[0]
         precondition(w.shape == [n, k], "linear: weight \(w.shape) does not take inputs of width \(k)")
-        let y = tensor(Array(x.shape.dropLast()) + [n], requiresGrad: x.requiresGrad || w.requiresGrad || (b?.requiresGrad ?? false))
-        fillRows(y.data, rows: m, bias: b?.data, width: n)
-        pgemm(false, true, m, n, k, 1, x.data, k, w.data, k, b == nil ? 0 : 1, y.data, n)
-        if y.requiresGrad { record(.linear(x: x, w: w, b: b, y: y)) }
+        let y = outputTensor(x, width: n, fusion: fusion, weights: [w] + (b.map { [$0] } ?? []))
+        let beta = startOutput(y, bias: b, residual: fusion.residual)
+        if fusion.geluInput {
+            forInputBlocks(x, gelu: true) { _, lo, rows, input in
+                sgemm(false, true, rows, n, k, 1, input, k, w.data, k, beta, y.data + lo * n, n)
+            }
+        } else {
+            pgemm(false, true, m, n, k, 1, x.data, k, w.data, k, beta, y.data, n)
+        }
+        if y.requiresGrad { record(.linear(x: x, w: w, b: b, fusion: fusion, y: y)) }
         return y
     }
 
-    /// LoRA linear: `y = x W0ᵀ + b + scale · (x Aᵀ) Bᵀ`, A [r, in], B [out, r].
-    /// BA is never formed; `u = x Aᵀ` [rows, r] is kept for the backward.
-    func loraLinear(_ x: Tensor, _ w: Tensor, _ b: Tensor?, a: Tensor, bUp: Tensor, scale: Float) -> Tensor {
+    /// LoRA linear: `y = x W0ᵀ + b + scale · (x Aᵀ) Bᵀ`, A [r, in], B [out, r], fused as `linear`.
+    /// `u = x Aᵀ` [rows, r] is kept for the backward.
+    func loraLinear(_ x: Tensor, _ w: Tensor, _ b: Tensor?, a: Tensor, bUp: Tensor, scale: Float,
+                    fusion: LinearFusion = .none) -> Tensor {
         let scope = ProfileScope(self, "loraLinear"); defer { scope.end() }
         let m = x.rows, k = x.lastDim, n = w.shape[0], r = a.shape[0]
         precondition(w.shape == [n, k] && a.shape == [r, k] && bUp.shape == [n, r], "loraLinear: shapes W\(w.shape) A\(a.shape) B\(bUp.shape) x\(x.shape)")
-        let needs = x.requiresGrad || w.requiresGrad || a.requiresGrad || bUp.requiresGrad || (b?.requiresGrad ?? false)
-        let y = tensor(Array(x.shape.dropLast()) + [n], requiresGrad: needs)
+        let y = outputTensor(x, width: n, fusion: fusion, weights: [w, a, bUp] + (b.map { [$0] } ?? []))
         // W0 + s·BA, one n×k×r product per call: the big products are then plain linears, and
         // the rank-r gemms that run slowly (K = r) are gone; only u = x·Aᵀ, which the backward
         // needs for dB, stays thin. (Rounding differs from x·W0ᵀ + s·(x·Aᵀ)·Bᵀ by ~1e-7.)
         let wEff = arena.floats(n * k)
         wEff.update(from: w.data, count: n * k)
         sgemm(false, false, n, k, r, scale, bUp.data, r, a.data, k, 1, wEff, k)
-        let u = needs ? arena.floats(m * r) : nil
+        let u = y.requiresGrad ? arena.floats(m * r) : nil
+        let beta = startOutput(y, bias: b, residual: fusion.residual)
         // Row blocks, each worker running both gemms on its block while the block of x is in cache.
-        let xp = x.data, yp = y.data, ap = a.data, bias = b?.data
-        forRowBlocks(m) { lo, rows in
-            let xb = xp + lo * k, yb = yp + lo * n
-            if let bias { for i in 0..<rows { (yb + i * n).update(from: bias, count: n) } }
-            sgemm(false, true, rows, n, k, 1, xb, k, wEff, k, bias == nil ? 0 : 1, yb, n)
-            if let u { sgemm(false, true, rows, r, k, 1, xb, k, ap, k, 0, u + lo * r, r) }
+        let yp = y.data, ap = a.data
+        forInputBlocks(x, gelu: fusion.geluInput) { _, lo, rows, input in
+            sgemm(false, true, rows, n, k, 1, input, k, wEff, k, beta, yp + lo * n, n)
+            if let u { sgemm(false, true, rows, r, k, 1, input, k, ap, k, 0, u + lo * r, r) }
         }
-        if y.requiresGrad, let u { record(.loraLinear(x: x, w: w, b: b, a: a, bUp: bUp, scale: scale, u: u, wEff: wEff, y: y)) }
+        if y.requiresGrad, let u {
+            record(.loraLinear(x: x, w: w, b: b, a: a, bUp: bUp, scale: scale, u: u, wEff: wEff, fusion: fusion, y: y))
+        }
         return y
+    }
+
+    /// The output of a dense layer of width `n` over `x`: a gradient is needed if any input
+    /// (or the fused residual) needs one.
+    private func outputTensor(_ x: Tensor, width n: Int, fusion: LinearFusion, weights: [Tensor]) -> Tensor {
+        let shape = Array(x.shape.dropLast()) + [n]
+        if let res = fusion.residual { precondition(res.shape == shape, "linear: residual \(res.shape) for output \(shape)") }
+        let needs = x.requiresGrad || weights.contains { $0.requiresGrad } || (fusion.residual?.requiresGrad ?? false)
+        return tensor(shape, requiresGrad: needs)
+    }
+
+    /// Fills `y` with `residual + bias` (either may be absent) before the gemm adds `x Wᵀ`;
+    /// returns the gemm's β (0 when there is nothing to add to).
+    private func startOutput(_ y: Tensor, bias: Tensor?, residual: Tensor?) -> Float {
+        let n = y.lastDim, yp = y.data
+        switch (residual?.data, bias?.data) {
+        case (nil, nil): return 0
+        case let (nil, bp?): fillRows(yp, rows: y.rows, bias: bp, width: n)
+        case let (rp?, nil): Parallel.forRanges(y.count, grain: 32768) { range in
+            (yp + range.lowerBound).update(from: rp + range.lowerBound, count: range.count) }
+        case let (rp?, bp?): Parallel.forRanges(y.rows, grain: 256) { rows in
+            for r in rows { let yr = yp + r * n, rr = rp + r * n; for j in 0..<n { yr[j] = rr[j] + bp[j] } } }
+        }
+        return 1
+    }
+
+    /// Runs `body(worker, firstRow, rowCount, input)` over row blocks of `x`, where `input` is
+    /// the block of x itself or, with `gelu`, GELU(x) computed into the worker's scratch while
+    /// the block is in cache (so GELU's output never goes through memory).
+    func forInputBlocks(_ x: Tensor, gelu: Bool,
+                        _ body: (_ worker: Int, _ lo: Int, _ rows: Int, _ input: UnsafeMutablePointer<Float>) -> Void) {
+        let k = x.lastDim, xp = x.data
+        guard gelu else { forRowBlocks(x.rows) { w, lo, rows in body(w, lo, rows, xp + lo * k) }; return }
+        let mark = arena.mark(); defer { arena.rewind(to: mark) }
+        let scratch = arena.floats(Parallel.threads * loraBlockRows * k)
+        forRowBlocks(x.rows) { w, lo, rows in
+            let g = scratch + w * loraBlockRows * k
+            geluRows(xp + lo * k, g, rows * k)
+            body(w, lo, rows, g)
+        }
     }
 
     /// LayerNorm over the last dimension with affine `g`, `b`.
@@ -73,7 +121,7 @@ public extension Tape {
         let y = tensor(x.shape, requiresGrad: x.requiresGrad)
         let xp = x.data, yp = y.data
         Parallel.forRanges(x.count, grain: 16384) { range in
-            for i in range { let v = xp[i]; yp[i] = 0.5 * v * (1 + fastErf(v * 0.70710678118654752)) }
+            geluRows(xp + range.lowerBound, yp + range.lowerBound, range.count)
         }
         if y.requiresGrad { record(.gelu(x: x, y: y)) }
         return y
@@ -108,41 +156,51 @@ public extension Tape {
     ///
     /// `qkv` is [B, T, 3·D] with q, k, v in consecutive thirds and heads of D/heads
     /// consecutive columns each; returns [B, T, D] (heads concatenated, ready for `proj`).
-    /// The post-softmax probabilities [B, heads, T, T] are returned too (attention maps).
-    func attention(_ qkv: Tensor, heads: Int) -> (out: Tensor, probs: Tensor) {
+    /// With `keepProbabilities` (or a probe, or kept attention gradients) the post-softmax
+    /// probabilities [B, heads, T, T] are returned and saved; otherwise each (batch, head)'s
+    /// block lives only in cache and the backward recomputes it (as flash attention does),
+    /// which saves B·heads·T² floats per layer.
+    func attention(_ qkv: Tensor, heads: Int, keepProbabilities: Bool = true) -> (out: Tensor, probs: Tensor?) {
         let scope = ProfileScope(self, "attention"); defer { scope.end() }
         precondition(qkv.shape.count == 3 && qkv.shape[2] % (3 * heads) == 0, "attention: qkv shape \(qkv.shape) for \(heads) heads")
-        let bsz = qkv.shape[0], t = qkv.shape[1], d = qkv.shape[2] / 3, hd = d / heads
-        let scale = 1 / Float(hd).squareRoot()
+        let bsz = qkv.shape[0], t = qkv.shape[1], d = qkv.shape[2] / 3
         let y = tensor([bsz, t, d], requiresGrad: qkv.requiresGrad)
-        let probs = tensor([bsz, heads, t, t], requiresGrad: false)
-        // One (batch, head) pair per task: its gemms are small, so each runs single-threaded
-        // and the pairs spread over the workers. Heads write disjoint columns of y.
-        let qp = qkv.data, pp = probs.data, yp = y.data
-        func pass(probabilities: Bool, output: Bool) {
-            Parallel.forRanges(bsz * heads, grain: 1) { pairs in
-                for bh in pairs {
-                    let b = bh / heads, h = bh % heads
-                    let q = qp + b * t * 3 * d + h * hd, k = q + d, v = q + 2 * d
-                    let p = pp + bh * t * t
-                    if probabilities {
-                        sgemm(false, true, t, t, hd, scale, q, 3 * d, k, 3 * d, 0, p, t)
-                        for r in 0..<t { softmaxRow(p + r * t, p + r * t, t, scale: 1) }
-                    }
-                    if output { sgemm(false, false, t, hd, t, 1, p, t, v, 3 * d, 0, yp + b * t * d + h * hd, d) }
-                }
-            }
-        }
+        let keep = keepProbabilities || attentionProbe != nil || keepsAttentionGradients
+        let probs = keep ? tensor([bsz, heads, t, t], requiresGrad: false) : nil
+        let mark = arena.mark()
+        let scratch = keep ? nil : arena.floats(Parallel.threads * t * t)
         // With a probe the probabilities are all made first, shown to it, then used.
-        if let probe = attentionProbe {
-            pass(probabilities: true, output: false)
+        if let probe = attentionProbe, let probs {
+            attentionPass(qkv, heads: heads, probs: probs.data, output: nil)
             probe(probs)
-            pass(probabilities: false, output: true)
-        } else {
-            pass(probabilities: true, output: true)
+            attentionPass(qkv, heads: heads, probs: probs.data, output: y.data, probabilitiesReady: true)
+        } else if let probs {
+            attentionPass(qkv, heads: heads, probs: probs.data, output: y.data)
+        } else if let scratch {
+            attentionPass(qkv, heads: heads, scratch: scratch, output: y.data)
         }
+        if scratch != nil { arena.rewind(to: mark) }
         if y.requiresGrad { record(.attention(qkv: qkv, heads: heads, probs: probs, y: y)) }
         return (y, probs)
+    }
+
+    /// One pass over the (batch, head) pairs: P = softmax(QKᵀ/√d) into `probs` (all pairs) or
+    /// into the worker's `scratch` block, then O = P V into `output`. One pair per task: its
+    /// gemms are small, so each runs single-threaded and the pairs spread over the workers.
+    /// Heads write disjoint columns of the output.
+    private func attentionPass(_ qkv: Tensor, heads: Int, probs: UnsafeMutablePointer<Float>? = nil,
+                               scratch: UnsafeMutablePointer<Float>? = nil, output: UnsafeMutablePointer<Float>?,
+                               probabilitiesReady: Bool = false) {
+        let bsz = qkv.shape[0], t = qkv.shape[1], d = qkv.shape[2] / 3, hd = d / heads, qp = qkv.data
+        Parallel.forChunks(bsz * heads, grain: 1) { w, pairs in
+            for bh in pairs {
+                let b = bh / heads, h = bh % heads
+                let q = qp + b * t * 3 * d + h * hd, v = q + 2 * d
+                let p = probs.map { $0 + bh * t * t } ?? scratch! + w * t * t
+                if !probabilitiesReady { attentionProbabilities(q: q, rowStride: 3 * d, tokens: t, headDim: hd, into: p) }
+                if let output { sgemm(false, false, t, hd, t, 1, p, t, v, 3 * d, 0, output + b * t * d + h * hd, d) }
+            }
+        }
     }
 
     /// Patch embedding: a stride-`patch` convolution as im2col + one sgemm.
@@ -239,21 +297,50 @@ public extension Tape {
     }
 }
 
-/// Runs `body(firstRow, rowCount)` over `0..<rows` in blocks of about `loraBlockRows` rows,
-/// the blocks split evenly over the workers.
+/// Runs `body(worker, firstRow, rowCount)` over `0..<rows` in blocks of at most
+/// `loraBlockRows` rows, the blocks split evenly over the workers.
 @inline(__always)
-func forRowBlocks(_ rows: Int, _ body: (Int, Int) -> Void) {
+func forRowBlocks(_ rows: Int, _ body: (Int, Int, Int) -> Void) {
     let blocks = max(1, (rows + loraBlockRows - 1) / loraBlockRows)
-    Parallel.forRanges(blocks, grain: 1) { range in
+    Parallel.forChunks(blocks, grain: 1) { w, range in
         for blk in range {
             let lo = rows * blk / blocks, hi = rows * (blk + 1) / blocks
-            if lo < hi { body(lo, hi - lo) }
+            if lo < hi { body(w, lo, hi - lo) }
         }
     }
 }
 
-/// Rows per block of the fused LoRA kernels: one block of a 768-wide activation is ~0.75 MB.
+/// Rows per block of the fused kernels: one block of a 768-wide activation is ~0.75 MB.
 let loraBlockRows = 256
+
+/// How a dense layer's gemm is fused with its neighbours, so that the activation around it
+/// makes no separate trip through memory and is not stored for the backward.
+public struct LinearFusion {
+    /// The layer reads GELU(x), x being the pre-activation (fc2 after fc1): GELU runs per row
+    /// block in cache, and the backward recomputes it instead of keeping [rows, in] floats.
+    public var geluInput: Bool
+    /// `y = residual + x Wᵀ + b` (proj and fc2 onto the residual stream): the layer's own
+    /// output is never stored apart from the sum.
+    public var residual: Tensor?
+    public init(geluInput: Bool = false, residual: Tensor? = nil) { self.geluInput = geluInput; self.residual = residual }
+    public static var none: LinearFusion { LinearFusion() }
+}
+
+/// GELU, exact form `x · Φ(x) = 0.5 x (1 + erf(x/√2))` (torch's default), of `count` floats.
+@inline(__always)
+func geluRows(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int) {
+    for i in 0..<count { let v = src[i]; dst[i] = 0.5 * v * (1 + fastErf(v * 0.70710678118654752)) }
+}
+
+/// One head's attention probabilities softmax(q kᵀ/√d) [t, t] into `p`; `q` points at the
+/// head's query columns of a packed qkv row (keys follow `rowStride / 3` floats later).
+@inline(__always)
+func attentionProbabilities(q: UnsafePointer<Float>, rowStride: Int, tokens t: Int, headDim hd: Int,
+                            into p: UnsafeMutablePointer<Float>) {
+    let scale = 1 / Float(hd).squareRoot()
+    sgemm(false, true, t, t, hd, scale, q, rowStride, q + rowStride / 3, rowStride, 0, p, t)
+    for r in 0..<t { softmaxRow(p + r * t, p + r * t, t, scale: 1) }
+}
 
 /// Sets each of `rows` rows of width `width` to `bias` (or leaves it for a beta=0 gemm).
 @inline(__always)

@@ -65,8 +65,9 @@ extension TapeOp {
     /// The op's input tensors (those a gradient can flow to).
     var inputs: [Tensor] {
         switch self {
-        case let .linear(x, w, b, _): return [x, w] + (b.map { [$0] } ?? [])
-        case let .loraLinear(x, w, b, a, bUp, _, _, _, _): return [x, w, a, bUp] + (b.map { [$0] } ?? [])
+        case let .linear(x, w, b, fusion, _): return [x, w] + (b.map { [$0] } ?? []) + (fusion.residual.map { [$0] } ?? [])
+        case let .loraLinear(x, w, b, a, bUp, _, _, _, fusion, _):
+            return [x, w, a, bUp] + (b.map { [$0] } ?? []) + (fusion.residual.map { [$0] } ?? [])
         case let .layerNorm(x, g, b, _, _, _): return [x, g, b]
         case let .gelu(x, _): return [x]
         case let .add(a, b, _): return [a, b]
@@ -82,8 +83,8 @@ extension TapeOp {
     /// The op's output: its gradient is dead once the op's rule has run.
     var output: Tensor {
         switch self {
-        case let .linear(_, _, _, y): return y
-        case let .loraLinear(_, _, _, _, _, _, _, _, y): return y
+        case let .linear(_, _, _, _, y): return y
+        case let .loraLinear(_, _, _, _, _, _, _, _, _, y): return y
         case let .layerNorm(_, _, _, _, _, y): return y
         case let .gelu(_, y): return y
         case let .add(_, _, y): return y

@@ -1,15 +1,15 @@
 /// One recorded operation: its inputs, output and whatever the forward saved for the
 /// backward. The gradient rule for each case is in `Gradients.swift`.
 enum TapeOp {
-    case linear(x: Tensor, w: Tensor, b: Tensor?, y: Tensor)
+    case linear(x: Tensor, w: Tensor, b: Tensor?, fusion: LinearFusion, y: Tensor)
     case loraLinear(x: Tensor, w: Tensor, b: Tensor?, a: Tensor, bUp: Tensor, scale: Float,
-                    u: UnsafeMutablePointer<Float>, wEff: UnsafeMutablePointer<Float>, y: Tensor)
+                    u: UnsafeMutablePointer<Float>, wEff: UnsafeMutablePointer<Float>, fusion: LinearFusion, y: Tensor)
     case layerNorm(x: Tensor, g: Tensor, b: Tensor, mean: UnsafeMutablePointer<Float>,
                    rstd: UnsafeMutablePointer<Float>, y: Tensor)
     case gelu(x: Tensor, y: Tensor)
     case add(a: Tensor, b: Tensor, y: Tensor)
     case softmax(x: Tensor, y: Tensor)
-    case attention(qkv: Tensor, heads: Int, probs: Tensor, y: Tensor)
+    case attention(qkv: Tensor, heads: Int, probs: Tensor?, y: Tensor)
     case patchEmbed(images: Tensor, w: Tensor, b: Tensor, cols: UnsafeMutablePointer<Float>,
                     patch: Int, y: Tensor)
     case embedTokens(patches: Tensor, cls: Tensor, pos: Tensor, y: Tensor)

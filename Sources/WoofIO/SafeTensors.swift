@@ -222,6 +222,21 @@ public struct SafeTensorsFile {
 
     /// Serialises `tensors` (written in sorted-name order, as the reference writer does).
     public static func encode(_ tensors: [String: NamedTensor], metadata: [String: String] = [:]) -> Data {
+        var out = Data()
+        stream(tensors, metadata: metadata) { out.append(contentsOf: $0) }
+        return out
+    }
+
+    /// Writes atomically: a temporary file in the same directory, fsync, then rename. The
+    /// tensors go to the file one by one, never copied into one buffer (a checkpoint is
+    /// 3 × the trainable parameters).
+    public static func write(_ tensors: [String: NamedTensor], metadata: [String: String] = [:], to path: String) throws {
+        try AtomicFile.write(to: path) { put in try stream(tensors, metadata: metadata, put) }
+    }
+
+    /// Hands the file's bytes to `put` in order: length, header, then each tensor's data.
+    private static func stream(_ tensors: [String: NamedTensor], metadata: [String: String],
+                               _ put: (UnsafeRawBufferPointer) throws -> Void) rethrows {
         var header = "{"
         var parts: [String] = []
         if !metadata.isEmpty {
@@ -239,19 +254,10 @@ public struct SafeTensorsFile {
         header += parts.joined(separator: ",") + "}"
         // Pad the header with spaces to an 8-byte boundary so the data is aligned.
         while (header.utf8.count % 8) != 0 { header += " " }
-        var out = Data()
         var len = UInt64(header.utf8.count).littleEndian
-        withUnsafeBytes(of: &len) { out.append(contentsOf: $0) }
-        out.append(contentsOf: Array(header.utf8))
-        for name in names {
-            tensors[name]!.data.withUnsafeBytes { out.append(contentsOf: $0) }
-        }
-        return out
-    }
-
-    /// Writes atomically: a temporary file in the same directory, fsync, then rename.
-    public static func write(_ tensors: [String: NamedTensor], metadata: [String: String] = [:], to path: String) throws {
-        try AtomicFile.write(encode(tensors, metadata: metadata), to: path)
+        try withUnsafeBytes(of: &len) { try put($0) }
+        try Array(header.utf8).withUnsafeBytes { try put($0) }
+        for name in names { try tensors[name]!.data.withUnsafeBytes { try put($0) } }
     }
 
     private static func jsonString(_ s: String) -> String {
@@ -359,19 +365,31 @@ struct SafeTensorsHeader: Decodable {
 /// file, never a torn one.
 public enum AtomicFile {
     public static func write(_ data: Data, to path: String) throws {
+        try write(to: path) { put in try data.withUnsafeBytes { try put($0) } }
+    }
+
+    /// Writes whatever `body` passes to its `put` function, in order, as the file's content.
+    public static func write(to path: String, _ body: (_ put: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         let dir = (path as NSString).deletingLastPathComponent
         let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw SafeTensorsError(path, "cannot create \(tmp): \(String(cString: strerror(errno)))") }
         var ok = true
         var err = ""
-        data.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = Foundation.write(fd, raw.baseAddress! + done, raw.count - done)
-                if n <= 0 { ok = false; err = String(cString: strerror(errno)); return }
-                done += n
+        struct WriteFailed: Error {}
+        do {
+            try body { raw in
+                var done = 0
+                while done < raw.count {
+                    let n = Foundation.write(fd, raw.baseAddress! + done, raw.count - done)
+                    if n <= 0 { err = String(cString: strerror(errno)); throw WriteFailed() }
+                    done += n
+                }
             }
+        } catch is WriteFailed {
+            ok = false
+        } catch {
+            close(fd); unlink(tmp); throw error
         }
         if ok && fsync(fd) != 0 { ok = false; err = String(cString: strerror(errno)) }
         close(fd)

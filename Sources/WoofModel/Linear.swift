@@ -15,11 +15,12 @@ public struct Linear {
     public var hasAdapter: Bool { loraA != nil }
 
     /// `merged`: the adapter has been folded into W0 and must not be applied again.
-    public func callAsFunction(_ tape: Tape, _ x: Tensor, merged: Bool = false) -> Tensor {
+    /// `fusion`: a GELU before the layer or a residual add after it, fused into its gemms.
+    public func callAsFunction(_ tape: Tape, _ x: Tensor, merged: Bool = false, fusion: LinearFusion = .none) -> Tensor {
         if let a = loraA, let b = loraB, !merged {
-            return tape.loraLinear(x, weight, bias, a: a, bUp: b, scale: scale)
+            return tape.loraLinear(x, weight, bias, a: a, bUp: b, scale: scale, fusion: fusion)
         }
-        return tape.linear(x, weight, bias)
+        return tape.linear(x, weight, bias, fusion: fusion)
     }
 
     /// Folds `sign · (α/r)·BA` into W0 (`sign` −1 undoes a merge).

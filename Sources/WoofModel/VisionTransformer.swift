@@ -141,12 +141,14 @@ public final class VisionTransformer {
             if blockInputs.contains(i) { inputs[i] = x }
             var h = tape.layerNorm(x, blk.norm1w, blk.norm1b, eps: c.eps)
             h = blk.qkv(tape, h, merged: isMerged)
-            let (a, probs) = tape.attention(h, heads: c.numHeads)
+            // Attention probabilities are kept only when asked for (else recomputed in the
+            // backward); the residual adds and fc2's GELU are fused into proj's and fc2's gemms.
+            let (a, probs) = tape.attention(h, heads: c.numHeads, keepProbabilities: attention.contains(i))
             if attention.contains(i) { kept[i] = probs }
-            x = tape.add(x, blk.proj(tape, a, merged: isMerged))
+            x = blk.proj(tape, a, merged: isMerged, fusion: LinearFusion(residual: x))
             h = tape.layerNorm(x, blk.norm2w, blk.norm2b, eps: c.eps)
-            h = tape.gelu(blk.fc1(tape, h, merged: isMerged))
-            x = tape.add(x, blk.fc2(tape, h, merged: isMerged))
+            h = blk.fc1(tape, h, merged: isMerged)
+            x = blk.fc2(tape, h, merged: isMerged, fusion: LinearFusion(geluInput: true, residual: x))
             if recycle {
                 carry.data.update(from: x.data, count: x.count)
                 tape.arena.rewind(to: mark)

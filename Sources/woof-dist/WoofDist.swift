@@ -79,19 +79,29 @@ struct Results: ParsableCommand {
     var attentionOnly = false
     @Flag(help: "Replace only the emulated-network section of --report-dir (network.csv, allreduce.csv, the α–β fits, the model check) from --output's network/, and recompute the many-node projection with the calibrated latency and bandwidth.")
     var networkOnly = false
+    @Flag(help: "Replace only the speed benchmark of --report-dir (bench.csv and its numbers) from --output's bench/ (scripts/bench-vs-pytorch.sh), keeping every other result.")
+    var benchOnly = false
     @Option(help: "A results directory (e.g. output/results) to set beside --report-dir in the paper's appendix.")
     var thisRun: String?
     @Option(help: "Where the appendix comparing --this-run with --report-dir goes.")
     var thisRunTex = "report/build/this_run.tex"
+    /// The one section an --…-only flag names (nil: all of them).
+    var only: WoofAnalysis.Results.Section? {
+        let flags: [(Bool, WoofAnalysis.Results.Section)] = [(attentionOnly, .attention), (networkOnly, .network), (benchOnly, .bench)]
+        return flags.first { $0.0 }?.1
+    }
+
     func validate() throws {
-        guard !(attentionOnly && networkOnly) else { throw ValidationError("--attention-only and --network-only replace different sections: give one") }
+        guard [attentionOnly, networkOnly, benchOnly].filter({ $0 }).count <= 1 else {
+            throw ValidationError("--attention-only, --network-only and --bench-only replace different sections: give one")
+        }
     }
 
     func run() throws {
         try reportingErrors {
             let r = try WoofAnalysis.Results.run(outputDir: output, reportDir: reportDir, readme: readme.isEmpty ? nil : readme,
-                                              texOnly: texOnly, dropMissing: dropMissing, attentionOnly: attentionOnly,
-                                              networkOnly: networkOnly, thisRun: thisRun.map { ($0, thisRunTex) }, log: logLine)
+                                              texOnly: texOnly, dropMissing: dropMissing, only: only,
+                                              thisRun: thisRun.map { ($0, thisRunTex) }, log: logLine)
             print(r.markdown, terminator: "")
             logLine("wrote " + r.files.joined(separator: ", "))
         }

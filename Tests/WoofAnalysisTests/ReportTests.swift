@@ -417,6 +417,41 @@ final class ReportTests: XCTestCase {
         }
     }
 
+    /// `results --bench-only` replaces bench.csv and the bench_* numbers, keeps the rest, and
+    /// refuses a missing or incomplete bench.csv by name.
+    func testBenchOnlyReplacesItsSection() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("woof-bench-\(getpid())").path
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: dir + "/bench", withIntermediateDirectories: true)
+        defer { try? fm.removeItem(atPath: dir) }
+        var s = PaperNumbers([:])
+        s["full_top1"] = 0.95
+        s["bench_stale_ours_img_per_s"] = 3.0
+        try AtomicFile.write(try JSONFile.encoded(s), to: dir + "/summary.json")
+        XCTAssertThrowsError(try ReportData.collectBench(benchDir: dir + "/bench", reportDir: dir)) {
+            XCTAssert("\($0)".contains(dir + "/bench/bench.csv"), "\($0)")
+        }
+        try "mode,ours_img_per_s\nfull,3\n".write(toFile: dir + "/bench/bench.csv", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ReportData.collectBench(benchDir: dir + "/bench", reportDir: dir)) {
+            XCTAssert("\($0)".contains("ratio"), "\($0)")
+        }
+        var t = CSVTable(header: ["mode", "threads", "batch", "ours_img_per_s", "pytorch_img_per_s", "ratio", "ours_peak_rss_mib",
+                                  "pytorch_peak_rss_mib", "ours_gflop_per_s", "r_gflop_per_s", "fraction_of_r"])
+        t.append(["full", "2", "32", "20", "25", "0.8", "900", "1900", "150", "250", "0.6"])
+        t.append(["lora", "2", "32", "24", "20", "1.2", "870", "2500", "120", "250", "0.48"])
+        try t.write(to: dir + "/bench/bench.csv")
+        let written = try ReportData.collectBench(benchDir: dir + "/bench", reportDir: dir)
+        XCTAssertEqual(Set(written), [dir + "/bench.csv", dir + "/summary.json"])
+        let after = try JSONFile.read(PaperNumbers.self, from: dir + "/summary.json")
+        XCTAssertEqual(after["full_top1"] as Double?, 0.95, "other sections are kept")
+        XCTAssertFalse(after.has("bench_stale_ours_img_per_s"), "the old bench numbers are replaced")
+        XCTAssertTrue(after.flag("bench_available"))
+        XCTAssertEqual(after["bench_lora_ours_over_pytorch_speedup"] as Double?, 1.2)
+        XCTAssertEqual(after["bench_full_of_roofline_pct"] as Double?, 60)
+        XCTAssertEqual(try CSVTable.read(dir + "/bench.csv").rows.count, 2)
+        XCTAssertNoThrow(try ReportTeX.macros(after))
+    }
+
     /// bench.csv with the gemm roofline gets two more columns; the products timed are the
     /// linear layers' forward and both backward products, whose FLOPs the model's count agrees with.
     func testBenchTableShowsTheRooflineWhenMeasuredAndGemmShapesMatchTheFLOPCount() throws {

@@ -82,9 +82,10 @@ final class GradCheckTests: XCTestCase {
         func run(_ t: Tape) -> [[Float]] {
             for l in leaves { l.grad!.initialize(repeating: 0, count: l.count) }
             let h = t.gelu(t.layerNorm(x, g, b))
-            let att = t.attention(t.linear(h, wq, bq), heads: 2).out
+            let att = t.attention(t.linear(h, wq, bq), heads: 2, keepProbabilities: false).out
             let r = t.add(att, t.loraLinear(h, w0, nil, a: a, bUp: bu, scale: 2))
-            let s = t.softmax(t.linear(r, w2, nil))
+            let r2 = t.loraLinear(h, w0, nil, a: a, bUp: bu, scale: 1, fusion: LinearFusion(geluInput: true, residual: r))
+            let s = t.softmax(t.linear(r2, w2, nil, fusion: LinearFusion(geluInput: true, residual: r)))
             t.backward(t.crossEntropy(t.selectToken(s, index: 0), labels: [1, 3]))
             return leaves.map { $0.gradArray! }
         }
@@ -122,9 +123,63 @@ final class GradCheckTests: XCTestCase {
         check([randn([2, 5, 24])], maxProbes: 240) { t, v in t.attention(v[0], heads: 2).out }
     }
 
+    /// Without kept probabilities the backward recomputes them: same gradient, no [B, h, T, T] tensor.
+    func testAttentionRecomputingProbabilities() {
+        check([randn([2, 5, 24])], maxProbes: 240) { t, v in
+            let (out, probs) = t.attention(v[0], heads: 2, keepProbabilities: false)
+            XCTAssertNil(probs)
+            return out
+        }
+        let qkv = randn([2, 7, 24]), seed = (0..<2 * 7 * 8).map { Float($0 % 5) - 2 }
+        func gradient(keep: Bool) -> [Float] {
+            qkv.grad!.initialize(repeating: 0, count: qkv.count)
+            let t = Tape()
+            t.backward(from: t.attention(qkv, heads: 2, keepProbabilities: keep).out, seed: seed)
+            return qkv.gradArray!
+        }
+        _ = gradient(keep: true)
+        XCTAssertEqual(gradient(keep: false), gradient(keep: true), "recomputed probabilities are the forward's, bit for bit")
+    }
+
+    /// fc2's fusion: GELU of the pre-activation read per row block, the residual added in the
+    /// gemm. 600 rows span several row blocks; the pre-activation also feeds a second layer,
+    /// so its gradient is stored first, then added to.
+    func testLinearFusedWithGELUAndResidual() {
+        check([randn([2, 300, 6], std: 2), randn([5, 6]), randn([5]), randn([2, 300, 5]), randn([5, 6])], maxProbes: 120) { t, v in
+            let y = t.linear(v[0], v[1], v[2], fusion: LinearFusion(geluInput: true, residual: v[3]))
+            return t.add(y, t.linear(v[0], v[4], nil))
+        }
+        check([randn([3, 6]), randn([6, 6]), randn([3, 6])]) { t, v in
+            t.linear(v[0], v[1], nil, fusion: LinearFusion(residual: v[2]))
+        }
+    }
+
+    func testLoRALinearFusedWithGELUAndResidual() {
+        check([randn([2, 300, 6], std: 2), randn([5, 6]), randn([5]), randn([2, 6]), randn([5, 2]), randn([2, 300, 5]), randn([5, 6])],
+              maxProbes: 120) { t, v in
+            let y = t.loraLinear(v[0], v[1], v[2], a: v[3], bUp: v[4], scale: 2.5, fusion: LinearFusion(geluInput: true, residual: v[5]))
+            return t.add(y, t.linear(v[0], v[6], nil))
+        }
+    }
+
+    /// The fused layers compute what the separate ops do (to float rounding).
+    func testFusedLinearMatchesSeparateOps() {
+        let x = randn([2, 300, 6], std: 2), w = randn([5, 6]), b = randn([5]), res = randn([2, 300, 5])
+        let a = randn([2, 6]), bu = randn([5, 2])
+        let t = Tape()
+        let fused = t.linear(x, w, b, fusion: LinearFusion(geluInput: true, residual: res))
+        let separate = t.add(res, t.linear(t.gelu(x), w, b))
+        let fusedLoRA = t.loraLinear(x, w, b, a: a, bUp: bu, scale: 2, fusion: LinearFusion(geluInput: true, residual: res))
+        let separateLoRA = t.add(res, t.loraLinear(t.gelu(x), w, b, a: a, bUp: bu, scale: 2))
+        for i in 0..<fused.count {
+            XCTAssertEqual(fused.data[i], separate.data[i], accuracy: 1e-5 * (1 + abs(separate.data[i])))
+            XCTAssertEqual(fusedLoRA.data[i], separateLoRA.data[i], accuracy: 1e-5 * (1 + abs(separateLoRA.data[i])))
+        }
+    }
+
     func testAttentionProbabilitiesAreSoftmax() {
         let qkv = randn([1, 4, 6], requiresGrad: false)
-        let (_, p) = Tape().attention(qkv, heads: 1)
+        let p = Tape().attention(qkv, heads: 1).probs!
         for r in 0..<4 {
             var s: Float = 0; for c in 0..<4 { s += p.data[r * 4 + c] }
             XCTAssertEqual(s, 1, accuracy: 1e-5)
