@@ -726,9 +726,17 @@ public enum ReportData {
                 s["bench_\(m)_\(who)_peak_rss_mib"] = try t.double(r, "\(who)_peak_rss_mib")
             }
             if t.header.contains("fraction_of_r") {
-                s["bench_\(m)_of_roofline_pct"] = 100 * (try t.double(r, "fraction_of_r"))
+                s["bench_\(m)_of_roofline_percent"] = 100 * (try t.double(r, "fraction_of_r"))
+                s["bench_\(m)_gflop_per_s"] = try t.double(r, "ours_gflop_per_s")
                 s["bench_roofline_gflop_per_s"] = try t.double(r, "r_gflop_per_s")
             }
+        }
+        s["bench_roofline_available"] = t.header.contains("fraction_of_r")
+        // Rounds of the invocation the medians are over (older bench.csv files: one run per mode).
+        s["bench_rounds_count"] = t.header.contains("repeats") && !t.rows.isEmpty ? Int(try t.double(0, "repeats")) : 1
+        // How much shorter a LoRA step is than a full one, in the same invocation.
+        if let full: Double = s["bench_full_ours_img_per_s"], let lora: Double = s["bench_lora_ours_img_per_s"] {
+            s["bench_lora_step_speedup"] = lora / full
         }
     }
 }

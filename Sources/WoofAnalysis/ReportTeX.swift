@@ -27,7 +27,7 @@ public enum ReportTeX {
         ("_top1", .percentOfFraction(2)), ("_pp", .fixed(2)), ("_eff_pct", .fixed(1)), ("_pct", .fixed(2)),
         ("_percent", .fixed(0)),
         ("_params", .grouped), ("_bytes", .grouped), ("_images", .grouped), ("_steps", .grouped),
-        ("_mb", .fixed(2)), ("_mib", .fixed(0)), ("_gib", .fixed(1)), ("_img_per_s", .fixed(1)), ("_ms", .fixed(2)),
+        ("_mb", .fixed(2)), ("_mib", .fixed(0)), ("_gib", .fixed(1)), ("_img_per_s", .fixed(1)), ("_gflop_per_s", .fixed(0)), ("_ms", .fixed(2)),
         ("_min", .fixed(1)), ("_s", .fixed(2)), ("_speedup", .fixed(2)), ("_ratio", .fixed(1)),
         ("_js", .fixed(3)), ("_auc", .fixed(3)), ("_iou", .fixed(3)), ("_nats", .fixed(2)), ("_patches", .fixed(1)), ("_loss", .fixed(3)),
         ("_count", .integer), ("_epochs", .integer), ("_epoch", .integer), ("_rank", .integer), ("_cores", .integer),
@@ -43,7 +43,7 @@ public enum ReportTeX {
     /// defines each of them (false unless summary.json says true), so the paper builds in
     /// every state of the results, and a flag the list lacks is an error.
     public static let flags = [
-        "attn_artifacts_available", "attn_faithfulness_available", "bench_available", "heldout_available", "net_available",
+        "attn_artifacts_available", "attn_faithfulness_available", "bench_available", "bench_roofline_available", "heldout_available", "net_available",
         "proj_calibrated_available",
         "study_available", "study_best_recipes_available", "study_best_spread_available", "study_final_available",
         "study_final_seeds_vary_available", "study_rank_grid_available", "study_ranks_available", "study_ranks_timed_available",

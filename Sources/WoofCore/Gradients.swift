@@ -34,15 +34,19 @@ extension Tape {
         let m = x.rows, k = x.lastDim, n = w.shape[0], dy = gradOf(y)
         if let res = fusion.residual { passGradient(dy, to: res) }
         if fusion.geluInput {
-            // dW = dyᵀ·GELU(x) as one split gemm over a transient GELU(x): summing per-block
-            // partials (K = block rows) ran ~15% slower in fc2's backward.
-            if w.requiresGrad {
-                let mark = arena.mark(); defer { arena.rewind(to: mark) }
-                let g = arena.floats(m * k), xp = x.data
-                Parallel.forRanges(m * k, grain: 16384) { r in geluRows(xp + r.lowerBound, g + r.lowerBound, r.count) }
-                pgemm(true, false, n, k, m, 1, dy, n, g, k, 1, w.grad!, k)
+            // GELU(x) and dy·W into transient buffers, each from one split gemm (per-row-block
+            // gemms repack W for every block): dW += dyᵀ·GELU(x), dx = (dy W) ⊙ GELU′(x).
+            let slot = x.requiresGrad ? gradSlot(x) : nil
+            let mark = arena.mark(); defer { arena.rewind(to: mark) }
+            if w.requiresGrad { pgemm(true, false, n, k, m, 1, dy, n, transientGELU(x), k, 1, w.grad!, k) }
+            if let slot {
+                let dg = arena.floats(m * k), xp = x.data
+                pgemm(false, false, m, k, n, 1, dy, n, w.data, k, 0, dg, k)
+                Parallel.forRanges(m * k, grain: 16384) { r in
+                    let lo = r.lowerBound
+                    geluBackwardRows(x: xp + lo, dy: dg + lo, dx: slot.grad + lo, r.count, accumulate: !slot.fresh)
+                }
             }
-            blockedLinearGradient(x: x, geluInput: true, weight: w.data, outWidth: n, dy: dy, dW: nil, lora: nil)
         } else {
             if x.requiresGrad {
                 let (dx, fresh) = gradSlot(x)
@@ -59,42 +63,30 @@ extension Tape {
                                     wEff: UnsafeMutablePointer<Float>, fusion: LinearFusion, y: Tensor) {
         let dy = gradOf(y)
         if let res = fusion.residual { passGradient(dy, to: res) }
-        blockedLinearGradient(x: x, geluInput: fusion.geluInput, weight: wEff, outWidth: w.shape[0], dy: dy,
-                              dW: w.requiresGrad ? w.grad! : nil, lora: lora)
+        loraBackward(x: x, geluInput: fusion.geluInput, weight: wEff, outWidth: w.shape[0], dy: dy,
+                     dW: w.requiresGrad ? w.grad! : nil, lora: lora)
         if let b, b.requiresGrad { columnSums(dy, rows: x.rows, width: w.shape[0], into: b.grad!) }
     }
 
-    /// A dense layer's backward by row blocks (LoRA layers, and layers that read GELU(x)). Each
-    /// worker takes a block of rows and, while that block of dy and of the layer's input are
-    /// in cache, adds its share of dW = dyᵀ·input, dB = s·dyᵀ·u and dA = s·(dy B)ᵀ·input
-    /// into its own partial sums, and writes dx = dy·W (times GELU′(x) when the layer read
-    /// GELU(x), recomputed here). dy is read from memory once instead of once per product.
-    private func blockedLinearGradient(x: Tensor, geluInput: Bool, weight: UnsafePointer<Float>, outWidth n: Int,
-                                       dy: UnsafeMutablePointer<Float>, dW: UnsafeMutablePointer<Float>?,
-                                       lora: LoRAFactors?) {
-        let k = x.lastDim, r = lora?.a.shape[0] ?? 0, workers = Parallel.threads, br = loraBlockRows
+    /// A LoRA layer's backward. Per row block, while the block of dy is in cache: du = s·dy B
+    /// and dx = dy·W_eff (times GELU′(x) when the layer read GELU(x)). Then dB += s·dyᵀu,
+    /// dA += duᵀ·input and (if W trains) dW += dyᵀ·input as split gemms over all rows, the
+    /// input being x or a transient GELU(x). (Summing per-block partials of these thin
+    /// products instead ran ~10% slower: one small gemm call per block and product.)
+    private func loraBackward(x: Tensor, geluInput: Bool, weight: UnsafePointer<Float>, outWidth n: Int,
+                              dy: UnsafeMutablePointer<Float>, dW: UnsafeMutablePointer<Float>?,
+                              lora: LoRAFactors) {
+        let m = x.rows, k = x.lastDim, r = lora.a.shape[0], br = loraBlockRows
         let slot = x.requiresGrad ? gradSlot(x) : nil
         let dx = slot?.grad, fresh = slot?.fresh ?? true
-        let dA = lora?.a.requiresGrad == true ? lora!.a.grad! : nil
-        let dB = lora?.bUp.requiresGrad == true ? lora!.bUp.grad! : nil
+        let dA = lora.a.requiresGrad ? lora.a.grad! : nil
         let mark = arena.mark(); defer { arena.rewind(to: mark) }
-        let dWPart = dW == nil ? nil : arena.zeros(workers * n * k)
-        let dAPart = dA == nil ? nil : arena.zeros(workers * r * k)
-        let dBPart = dB == nil ? nil : arena.zeros(workers * n * r)
-        let du = dA == nil ? nil : arena.floats(workers * br * r)
-        let dg = geluInput && dx != nil ? arena.floats(workers * br * k) : nil
-        let xp = x.data
-        // dx needs GELU′(x), not GELU(x): the blocks skip computing GELU(x) when nothing reads it.
-        let readsInput = dWPart != nil || dAPart != nil
-        forInputBlocks(x, gelu: geluInput && readsInput) { w, lo, rows, input in
+        let du = dA == nil ? nil : arena.floats(m * r)
+        let dg = geluInput && dx != nil ? arena.floats(Parallel.threads * br * k) : nil
+        let xp = x.data, bp = lora.bUp.data
+        forRowBlocks(m) { w, lo, rows in
             let dyb = dy + lo * n
-            if let dWPart { sgemm(true, false, n, k, rows, 1, dyb, n, input, k, 1, dWPart + w * n * k, k) }
-            if let lora, let dBPart { sgemm(true, false, n, r, rows, lora.scale, dyb, n, lora.u + lo * r, r, 1, dBPart + w * n * r, r) }
-            if let lora, let du, let dAPart {
-                let dub = du + w * br * r
-                sgemm(false, false, rows, r, n, lora.scale, dyb, n, lora.bUp.data, r, 0, dub, r)
-                sgemm(true, false, r, k, rows, 1, dub, r, input, k, 1, dAPart + w * r * k, k)
-            }
+            if let du { sgemm(false, false, rows, r, n, lora.scale, dyb, n, bp, r, 0, du + lo * r, r) }
             guard let dx else { return }
             if let dg {
                 let dgb = dg + w * br * k
@@ -104,17 +96,11 @@ extension Tape {
                 sgemm(false, false, rows, k, n, 1, dyb, n, weight, k, fresh ? 0 : 1, dx + lo * k, k)
             }
         }
-        if let dW, let dWPart { addPartials(dWPart, count: n * k, into: dW) }
-        if let dA, let dAPart { addPartials(dAPart, count: r * k, into: dA) }
-        if let dB, let dBPart { addPartials(dBPart, count: n * r, into: dB) }
-    }
-
-    /// `out += Σ_w partial[w]` over the workers' partial sums of `count` floats each.
-    private func addPartials(_ partial: UnsafeMutablePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>) {
-        let workers = Parallel.threads
-        Parallel.forRanges(count, grain: 65536) { range in
-            for w in 0..<workers { let p = partial + w * count; for i in range { out[i] += p[i] } }
-        }
+        if lora.bUp.requiresGrad { pgemm(true, false, n, r, m, lora.scale, dy, n, lora.u, r, 1, lora.bUp.grad!, r) }
+        guard du != nil || dW != nil else { return }
+        let input = geluInput ? transientGELU(x) : xp
+        if let du, let dA { pgemm(true, false, r, k, m, 1, du, r, input, k, 1, dA, k) }
+        if let dW { pgemm(true, false, n, k, m, 1, dy, n, input, k, 1, dW, k) }
     }
 
     // MARK: Normalisation and elementwise

@@ -15,9 +15,11 @@ public extension Tape {
         let y = outputTensor(x, width: n, fusion: fusion, weights: [w] + (b.map { [$0] } ?? []))
         let beta = startOutput(y, bias: b, residual: fusion.residual)
         if fusion.geluInput {
-            forInputBlocks(x, gelu: true) { _, lo, rows, input in
-                sgemm(false, true, rows, n, k, 1, input, k, w.data, k, beta, y.data + lo * n, n)
-            }
+            // GELU(x) into a transient buffer the arena takes back at once (nothing is kept for
+            // the backward), then one split gemm: per-row-block gemms repack W for every block.
+            let mark = arena.mark(); defer { arena.rewind(to: mark) }
+            let g = transientGELU(x)
+            pgemm(false, true, m, n, k, 1, g, k, w.data, k, beta, y.data, n)
         } else {
             pgemm(false, true, m, n, k, 1, x.data, k, w.data, k, beta, y.data, n)
         }
@@ -75,6 +77,13 @@ public extension Tape {
             for r in rows { let yr = yp + r * n, rr = rp + r * n; for j in 0..<n { yr[j] = rr[j] + bp[j] } } }
         }
         return 1
+    }
+
+    /// GELU(x) in new arena memory, for the caller to rewind once used.
+    func transientGELU(_ x: Tensor) -> UnsafeMutablePointer<Float> {
+        let g = arena.floats(x.count), xp = x.data
+        Parallel.forRanges(x.count, grain: 16384) { r in geluRows(xp + r.lowerBound, g + r.lowerBound, r.count) }
+        return g
     }
 
     /// Runs `body(worker, firstRow, rowCount, input)` over row blocks of `x`, where `input` is
