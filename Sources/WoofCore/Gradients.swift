@@ -72,7 +72,7 @@ extension Tape {
     /// and dx = dy·W_eff (times GELU′(x) when the layer read GELU(x)). Then dB += s·dyᵀu,
     /// dA += duᵀ·input and (if W trains) dW += dyᵀ·input as split gemms over all rows, the
     /// input being x or a transient GELU(x). (Summing per-block partials of these thin
-    /// products instead ran ~10% slower: one small gemm call per block and product.)
+    /// products instead was not faster in an A/B, and needs a small gemm call per block.)
     private func loraBackward(x: Tensor, geluInput: Bool, weight: UnsafePointer<Float>, outWidth n: Int,
                               dy: UnsafeMutablePointer<Float>, dW: UnsafeMutablePointer<Float>?,
                               lora: LoRAFactors) {
