@@ -39,14 +39,22 @@ extension ReportSections {
 
     static func bench(_ s: ResultsSource) -> String? {
         guard let t = s.csv("bench.csv"), (try? t.require(["mode", "ours_img_per_s", "pytorch_img_per_s", "ratio"])) != nil else { return nil }
+        let roofline = t.header.contains("fraction_of_r") && t.header.contains("ours_gflop_per_s")
         let rows = t.rows.indices.compactMap { r -> [String]? in
             guard let mode = try? t.string(r, "mode"), let ours = try? t.double(r, "ours_img_per_s"),
                   let torch = try? t.double(r, "pytorch_img_per_s") else { return nil }
             let rss = { (who: String) in (try? t.double(r, "\(who)_peak_rss_mib")).map { String(format: "%.0f", $0) } ?? "–" }
-            return [HTML.escape(mode), String(format: "%.1f", ours), String(format: "%.1f", torch), String(format: "%.2f×", ours / torch), rss("ours"), rss("pytorch")]
+            let gemm = { (col: String, f: String) in (try? t.double(r, col)).map { String(format: f, $0) } ?? "–" }
+            return [HTML.escape(mode), String(format: "%.1f", ours), String(format: "%.1f", torch), String(format: "%.2f×", ours / torch)]
+                + (roofline ? [gemm("ours_gflop_per_s", "%.0f"), gemm("fraction_of_r", "%.2f")] : []) + [rss("ours"), rss("pytorch")]
         }
-        return "<p>One training step (or forward pass) at batch 32 on synthetic input, both on the same machine in one run.</p>"
-            + HTML.table(["mode", "woof-dist img/s", "PyTorch img/s", "ours / PyTorch", "our peak RSS (MiB)", "PyTorch peak RSS (MiB)"], rows)
+        var intro = "<p>One training step (or forward pass) at batch 32 on synthetic input, both on the same machine in one run"
+        if roofline, let r = try? t.double(0, "r_gflop_per_s") {
+            intro += String(format: "; R = %.0f GFLOP/s is OpenBLAS sgemm on the ViT's own products, split over the engine's workers", r)
+        }
+        return intro + ".</p>"
+            + HTML.table(["mode", "woof-dist img/s", "PyTorch img/s", "ours / PyTorch"] + (roofline ? ["our GFLOP/s", "÷ R"] : [])
+                         + ["our peak RSS (MiB)", "PyTorch peak RSS (MiB)"], rows)
     }
 
     static func attention(_ s: ResultsSource) -> String? {

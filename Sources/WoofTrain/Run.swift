@@ -177,7 +177,7 @@ func prepareOutputDirectory(_ out: String, resume: Bool, comm: Communicator) thr
 }
 
 /// The fingerprint of a readable weights file; a missing file or a directory is named.
-func weightsFingerprint(_ path: String) throws -> String {
+public func weightsFingerprint(_ path: String) throws -> String {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
           FileManager.default.isReadableFile(atPath: path) else {

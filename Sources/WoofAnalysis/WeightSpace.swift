@@ -1,0 +1,135 @@
+import Foundation
+import WoofData
+import WoofIO
+import WoofModel
+import WoofTrain
+
+/// Weight-space combinations of models fine-tuned from one start: WiSE-FT's interpolation
+/// (Wortsman et al., CVPR 2022) and the uniform model soup (Wortsman et al., ICML 2022).
+///
+/// Models are timm state dicts. A LoRA run exports W0 + s·BA, so interpolating or averaging
+/// exported models over the shared base W0 is exactly interpolating or averaging the merged
+/// updates ΔW = s·BA (never A and B separately), with the head treated like any tensor.
+public enum WeightSpace {
+    /// A model to combine: its tensors, its class list and the fingerprint of the pretrained
+    /// file it started from.
+    public struct Model {
+        public var name: String
+        public var tensors: [String: NamedTensor]
+        public var labelNames: [String]
+        public var start: String
+        public init(name: String, tensors: [String: NamedTensor], labelNames: [String], start: String) {
+            self.name = name; self.tensors = tensors; self.labelNames = labelNames; self.start = start
+        }
+    }
+
+    /// θ(α) = (1−α)·θ_from + α·θ_to per element (in Double, rounded once): α = 0 and α = 1
+    /// give the endpoints bit for bit.
+    public static func interpolate(from a: Model, to b: Model, alpha: Double) throws -> [String: NamedTensor] {
+        guard alpha.isFinite else { throw TrainError.invalidOption("--alpha must be a finite number, not \(alpha)") }
+        try checkCompatible([a, b])
+        var out: [String: NamedTensor] = [:]
+        for (key, x) in a.tensors {
+            let y = b.tensors[key]!.data
+            out[key] = NamedTensor(shape: x.shape, data: (0..<x.count).map { Float((1 - alpha) * Double(x.data[$0]) + alpha * Double(y[$0])) })
+        }
+        return out
+    }
+
+    /// The uniform soup: the element-wise mean (summed in Double, rounded once), so a soup of
+    /// one model is that model.
+    public static func average(_ models: [Model]) throws -> [String: NamedTensor] {
+        guard let first = models.first else { throw TrainError.invalidOption("a soup needs at least one model") }
+        try checkCompatible(models)
+        var out: [String: NamedTensor] = [:]
+        for (key, t) in first.tensors {
+            var sum = [Double](repeating: 0, count: t.count)
+            for m in models { let d = m.tensors[key]!.data; for i in 0..<sum.count { sum[i] += Double(d[i]) } }
+            out[key] = NamedTensor(shape: t.shape, data: sum.map { Float($0 / Double(models.count)) })
+        }
+        return out
+    }
+
+    /// Refuses models that do not share tensor names, shapes, classes and pretrained start,
+    /// naming the model and the first difference.
+    public static func checkCompatible(_ models: [Model]) throws {
+        guard let ref = models.first else { return }
+        for m in models.dropFirst() {
+            func refuse(_ what: String) -> TrainError {
+                TrainError.invalidOption("\(m.name) and \(ref.name) cannot be combined: \(what)")
+            }
+            if m.start != ref.start {
+                throw refuse("they start from different pretrained files (fingerprints \(m.start) and \(ref.start))")
+            }
+            if let k = Set(ref.tensors.keys).symmetricDifference(m.tensors.keys).sorted().first {
+                throw refuse("tensor '\(k)' is in \(ref.tensors[k] == nil ? m.name : ref.name) only")
+            }
+            if let k = ref.tensors.keys.sorted().first(where: { ref.tensors[$0]!.shape != m.tensors[$0]!.shape }) {
+                throw refuse("'\(k)' has shape \(m.tensors[k]!.shape) in \(m.name) and \(ref.tensors[k]!.shape) in \(ref.name)")
+            }
+            if m.labelNames != ref.labelNames {
+                throw refuse("their classes differ (\(m.labelNames.prefix(3).joined(separator: ", "))… and \(ref.labelNames.prefix(3).joined(separator: ", "))…)")
+            }
+        }
+    }
+
+    /// Where a combined model came from (`weight_space.json` beside its model.safetensors):
+    /// read back when the combined model is itself combined.
+    public struct Record: Codable, Equatable {
+        public var kind: String
+        public var inputs: [String]
+        public var alpha: Double?
+        public var weightsFingerprint: String
+        enum CodingKeys: String, CodingKey { case kind, inputs, alpha, weightsFingerprint = "weights_fingerprint" }
+        public init(kind: String, inputs: [String], alpha: Double?, weightsFingerprint: String) {
+            self.kind = kind; self.inputs = inputs; self.alpha = alpha; self.weightsFingerprint = weightsFingerprint
+        }
+    }
+
+    /// `zero-shot`: the pretrained weights with the ImageNet head's rows of the ten classes
+    /// (WiSE-FT's θ_zero-shot). Otherwise a directory holding model.safetensors and config.json
+    /// and either a run's summary.json or a combination's weight_space.json (for the start).
+    public static func load(_ spec: String, weights: String) throws -> Model {
+        if spec == "zero-shot" {
+            let model = try pretrainedForFineTuning(weights: weights, mode: .full, classes: ImageWoof.breeds.count, seed: 0, headInit: "imagenet")
+            return Model(name: "zero-shot (\(weights))", tensors: model.timmStateDict(), labelNames: ImageWoof.breeds.map(\.wnid),
+                         start: try weightsFingerprint(weights))
+        }
+        let file = try SafeTensorsFile(path: spec + "/model.safetensors")
+        let labels = try JSONFile.read(TimmLabels.self, from: spec + "/config.json", missing: "not a model directory").labelNames
+        let start: String
+        if let record = try JSONFile.readIfPresent(Record.self, from: spec + "/weight_space.json") {
+            start = record.weightsFingerprint
+        } else {
+            let summary = try JSONFile.read(RunSummary.self, from: spec + "/summary.json",
+                                            missing: "cannot tell which pretrained file \(spec) started from")
+            guard let fp = summary.config.weightsFingerprint else {
+                throw TrainError.invalidOption("\(spec)/summary.json: records no weights fingerprint (a run from before they were recorded)")
+            }
+            start = fp
+        }
+        var tensors: [String: NamedTensor] = [:]
+        for n in file.names { tensors[n] = file[n]! }
+        return Model(name: spec, tensors: tensors, labelNames: labels, start: start)
+    }
+
+    /// Writes `tensors` as a timm model (model.safetensors + config.json) and the record.
+    public static func write(_ tensors: [String: NamedTensor], labelNames: [String], record: Record, to dir: String) throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let model = try VisionTransformer(config: .vitTiny(numClasses: labelNames.count), mode: .full, seed: 0)
+        var named = tensors
+        for e in model.params.entries where named[e.name]?.shape != e.shape {
+            throw TrainError.invalidOption("\(dir): the combined model has no \(e.shape) tensor '\(e.name)' of a ViT-Ti")
+        }
+        named = named.filter { model.params.contains($0.key) }
+        try SafeTensorsFile.write(named, metadata: ["format": "pt"], to: dir + "/model.safetensors")
+        try JSONFile.write(TimmConfig(model.config, classNames: labelNames), to: dir + "/config.json")
+        try JSONFile.write(record, to: dir + "/weight_space.json")
+    }
+
+    /// The class list of a timm config.json.
+    struct TimmLabels: Decodable {
+        let labelNames: [String]
+        enum CodingKeys: String, CodingKey { case labelNames = "label_names" }
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import WoofAnalysis
+import WoofTrain
+
+/// Refuses an --out that already holds a model or is one of the inputs: nothing is overwritten.
+private func checkFreshOutput(_ out: String, inputs: [String]) throws {
+    let resolved = { (p: String) in URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path }
+    if inputs.map(resolved).contains(resolved(out)) {
+        throw TrainError.invalidOption("--out \(out) is one of the inputs; choose a new directory")
+    }
+    if FileManager.default.fileExists(atPath: out + "/model.safetensors") {
+        throw TrainError.invalidOption("\(out)/model.safetensors exists; choose a new --out (nothing is overwritten)")
+    }
+}
+
+struct Interpolate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "WiSE-FT: write (1 − α)·FROM + α·TO as a timm model (model.safetensors + config.json).",
+        discussion: """
+            FROM and TO are run directories (model.safetensors, config.json and summary.json) or \
+            `zero-shot`: the pretrained weights with the ImageNet head's rows of the ten classes. A LoRA \
+            run's model has its update merged, so this interpolates ΔW = s·BA over the shared base. The \
+            models must share tensor names, shapes, classes and pretrained file (its fingerprint).
+            """)
+    @Option(help: "The α = 0 end: a run directory or `zero-shot`.")
+    var from = "zero-shot"
+    @Option(help: "The α = 1 end: a run directory.")
+    var to: String
+    @Option(help: "Weight of --to (0 gives --from, 1 gives --to, bit for bit).")
+    var alpha = 0.5
+    @Option(help: "Directory for the interpolated model.")
+    var out: String
+    @Option(help: "Pretrained weights behind `zero-shot` (default: weights/ or ../shared/weights).")
+    var weights: String?
+
+    func run() throws {
+        try reportingErrors {
+            try checkFreshOutput(out, inputs: [from, to])
+            let w = resolveWeights(explicit: weights)
+            let a = try WeightSpace.load(from, weights: w), b = try WeightSpace.load(to, weights: w)
+            let tensors = try WeightSpace.interpolate(from: a, to: b, alpha: alpha)
+            let record = WeightSpace.Record(kind: "interpolate", inputs: [from, to], alpha: alpha, weightsFingerprint: a.start)
+            try WeightSpace.write(tensors, labelNames: b.labelNames, record: record, to: out)
+            logLine("wrote \(out)/model.safetensors = (1 − \(alpha))·\(from) + \(alpha)·\(to)")
+        }
+    }
+}
+
+struct Soup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Model soup: the uniform average of models fine-tuned from one start, as a timm model.",
+        discussion: """
+            RUN is a run directory (model.safetensors, config.json, summary.json), an earlier \
+            interpolate/soup output, or `zero-shot`. LoRA runs are averaged as merged models, i.e. \
+            their updates ΔW = s·BA are averaged. The models must share tensor names, shapes, \
+            classes and pretrained file.
+            """)
+    @Argument(help: "The models to average.")
+    var runs: [String]
+    @Option(help: "Directory for the soup.")
+    var out: String
+    @Option(help: "Pretrained weights behind `zero-shot` (default: weights/ or ../shared/weights).")
+    var weights: String?
+
+    func validate() throws {
+        guard !runs.isEmpty else { throw ValidationError("give at least one model to average") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            try checkFreshOutput(out, inputs: runs)
+            let w = resolveWeights(explicit: weights)
+            let models = try runs.map { try WeightSpace.load($0, weights: w) }
+            let tensors = try WeightSpace.average(models)
+            let record = WeightSpace.Record(kind: "uniform soup", inputs: runs, alpha: nil, weightsFingerprint: models[0].start)
+            try WeightSpace.write(tensors, labelNames: models[0].labelNames, record: record, to: out)
+            logLine("wrote \(out)/model.safetensors = the mean of \(runs.count) models")
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import XCTest
+import WoofCore
+import WoofIO
+import WoofModel
+import WoofTestSupport
+import WoofTrain
+@testable import WoofAnalysis
+
+/// WiSE-FT interpolation and the uniform soup: endpoints and one-model soups are exact,
+/// mismatched models are refused by name, and a combined model round-trips as a timm model.
+final class WeightSpaceTests: XCTestCase {
+    func model(_ name: String, seed: UInt64, start: String = "f00d", shapes: [String: [Int]] = ["a": [3, 4], "b": [5]],
+               labels: [String] = ["x", "y"]) -> WeightSpace.Model {
+        var rng = SplitMix64(seed: seed)
+        let tensors = shapes.mapValues { s in NamedTensor(shape: s, data: (0..<s.reduce(1, *)).map { _ in rng.normal() }) }
+        return WeightSpace.Model(name: name, tensors: tensors, labelNames: labels, start: start)
+    }
+
+    func testInterpolationEndpointsAndMidpoint() throws {
+        let a = model("A", seed: 1), b = model("B", seed: 2)
+        XCTAssertEqual(try WeightSpace.interpolate(from: a, to: b, alpha: 0)["a"]!.data, a.tensors["a"]!.data)
+        XCTAssertEqual(try WeightSpace.interpolate(from: a, to: b, alpha: 1)["b"]!.data, b.tensors["b"]!.data)
+        let mid = try WeightSpace.interpolate(from: a, to: b, alpha: 0.5)["a"]!
+        for i in 0..<mid.count {
+            XCTAssertEqual(mid.data[i], (a.tensors["a"]!.data[i] + b.tensors["a"]!.data[i]) / 2, accuracy: 1e-6)
+        }
+        XCTAssertThrowsError(try WeightSpace.interpolate(from: a, to: b, alpha: .nan))
+    }
+
+    func testSoupOfOneIsThatModelAndOfTwoIsTheMidpoint() throws {
+        let a = model("A", seed: 1), b = model("B", seed: 2)
+        let one = try WeightSpace.average([a])
+        for k in a.tensors.keys { XCTAssertEqual(one[k]!.data, a.tensors[k]!.data, k) }
+        let two = try WeightSpace.average([a, b]), mid = try WeightSpace.interpolate(from: a, to: b, alpha: 0.5)
+        for k in a.tensors.keys { XCTAssertEqual(two[k]!.data, mid[k]!.data, k) }
+        XCTAssertThrowsError(try WeightSpace.average([]))
+    }
+
+    func testMismatchedModelsAreRefusedByName() {
+        let a = model("runs/A", seed: 1)
+        let cases: [(WeightSpace.Model, String)] = [
+            (model("runs/other-start", seed: 2, start: "beef"), "different pretrained files"),
+            (model("runs/extra", seed: 2, shapes: ["a": [3, 4], "b": [5], "c": [1]]), "tensor 'c' is in runs/extra only"),
+            (model("runs/reshaped", seed: 2, shapes: ["a": [4, 3], "b": [5]]), "'a' has shape [4, 3]"),
+            (model("runs/classes", seed: 2, labels: ["x", "z"]), "their classes differ"),
+        ]
+        for (b, expected) in cases {
+            XCTAssertThrowsError(try WeightSpace.average([a, b])) { error in
+                let text = "\(error)"
+                XCTAssert(text.contains(b.name) && text.contains("runs/A") && text.contains(expected), text)
+            }
+        }
+    }
+
+    /// The zero-shot model written as α = 0 reads back bit for bit, with its start recorded,
+    /// as a ViT-Ti the rest of the tools load.
+    func testCombinedModelRoundTripsAsATimmModel() throws {
+        let weights = sharedPath("weights/vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors")
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: weights), "no pretrained weights at \(weights)")
+        let zero = try WeightSpace.load("zero-shot", weights: weights)
+        XCTAssertEqual(zero.tensors["head.weight"]?.shape, [10, 192])
+        let dir = ScratchDir("weight-space")
+        let record = WeightSpace.Record(kind: "interpolate", inputs: ["zero-shot", "zero-shot"], alpha: 0, weightsFingerprint: zero.start)
+        try WeightSpace.write(try WeightSpace.interpolate(from: zero, to: zero, alpha: 0), labelNames: zero.labelNames,
+                              record: record, to: dir.path)
+        let back = try WeightSpace.load(dir.path, weights: weights)
+        XCTAssertEqual(back.start, zero.start)
+        XCTAssertEqual(back.labelNames, zero.labelNames)
+        XCTAssertEqual(Set(back.tensors.keys), Set(zero.tensors.keys))
+        for (k, t) in zero.tensors { XCTAssertEqual(back.tensors[k]!.data, t.data, k) }
+        let model = try modelForEvaluation(weights: dir.path + "/model.safetensors")
+        XCTAssertEqual(model.config.numClasses, 10)
+        XCTAssertThrowsError(try WeightSpace.load(dir.path + "/missing", weights: weights)) {
+            XCTAssert("\($0)".contains("missing/model.safetensors"), "\($0)")
+        }
+    }
+}
