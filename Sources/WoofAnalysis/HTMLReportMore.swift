@@ -49,6 +49,7 @@ extension ReportSections {
                 + (roofline ? [gemm("ours_gflop_per_s", "%.0f"), gemm("fraction_of_r", "%.2f")] : []) + [rss("ours"), rss("pytorch")]
         }
         var intro = "<p>One training step (or forward pass) at batch 32 on synthetic input, both on the same machine in one run"
+        if let rounds = try? t.double(0, "repeats") { intro += String(format: " (medians of %.0f rounds)", rounds) }
         if roofline, let r = try? t.double(0, "r_gflop_per_s") {
             intro += String(format: "; R = %.0f GFLOP/s is OpenBLAS sgemm on the ViT's own products, split over the engine's workers", r)
         }
