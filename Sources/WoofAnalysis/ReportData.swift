@@ -510,6 +510,12 @@ public enum ReportData {
     /// Subset 0: val images taken from ImageNet's train split; 1: from its val split.
     static let heldOutSubsets = ["imagenet_train", "imagenet_val"]
 
+    /// Whether an ImageWoof image (a path) comes from ImageNet's val split: its file is named
+    /// `ILSVRC2012_val_*`; the others come from ImageNet's train split.
+    public static func isFromImageNetVal(_ path: String) -> Bool {
+        (path as NSString).lastPathComponent.hasPrefix("ILSVRC2012_val_")
+    }
+
     /// Images and correct predictions per subset of one predictions file.
     static func heldOutCounts(_ path: String, missing: String) throws -> (n: [Int], correct: [Int]) {
         let t = try CSVTable.read(path, missing: missing)
@@ -517,7 +523,7 @@ public enum ReportData {
         let (pc, lc, rc) = (try t.column("path"), try t.column("label"), try t.column("pred"))
         var n = [0, 0], correct = [0, 0]
         for row in t.rows {
-            let i = (row[pc] as NSString).lastPathComponent.hasPrefix("ILSVRC2012_val_") ? 1 : 0
+            let i = isFromImageNetVal(row[pc]) ? 1 : 0
             n[i] += 1
             if row[lc] == row[rc] { correct[i] += 1 }
         }

@@ -127,6 +127,52 @@ public enum WeightSpace {
         try JSONFile.write(record, to: dir + "/weight_space.json")
     }
 
+    /// One point of an α sweep: top-1 on the split, and on its images that come from
+    /// ImageNet's val split (unseen when the pretrained model was trained; see
+    /// `ReportData.isFromImageNetVal`): a gain only on the others would be leakage.
+    public struct SweepPoint: Equatable {
+        public var run: String, alpha: Double
+        public var images: Int, correct: Int, heldOutImages: Int, heldOutCorrect: Int
+        public static let csvColumns = ["run", "alpha", "images", "top1", "heldout_images", "heldout_top1"]
+        public var csvRow: [String] {
+            [run, String(alpha), String(images), String(Double(correct) / Double(max(images, 1))),
+             String(heldOutImages), heldOutImages == 0 ? "" : String(Double(heldOutCorrect) / Double(heldOutImages))]
+        }
+    }
+
+    /// Evaluates θ(α) = (1−α)·`from` + α·run for every run and α, each model built in memory
+    /// and scored over a fresh `loader()`.
+    public static func sweep(from: Model, to runs: [Model], alphas: [Double], loader: () -> BatchLoader,
+                             log: (String) -> Void) throws -> [SweepPoint] {
+        var points: [SweepPoint] = []
+        for run in runs {
+            for alpha in alphas {
+                let model = try evaluationModel(try interpolate(from: from, to: run, alpha: alpha), name: "\(run.name) at α \(alpha)")
+                let result = try evaluate(model: model, loader: loader())
+                var p = SweepPoint(run: run.name, alpha: alpha, images: result.images, correct: result.correct, heldOutImages: 0, heldOutCorrect: 0)
+                for pr in result.predictions where ReportData.isFromImageNetVal(pr.path) {
+                    p.heldOutImages += 1
+                    if pr.label == pr.pred { p.heldOutCorrect += 1 }
+                }
+                log(String(format: "%@ α %.2f: top-1 %.2f%% (%d images), held-out %d/%d", run.name, alpha,
+                           100 * Double(p.correct) / Double(max(p.images, 1)), p.images, p.heldOutCorrect, p.heldOutImages))
+                points.append(p)
+            }
+        }
+        return points
+    }
+
+    /// A frozen ViT-Ti holding `tensors` (a timm state dict), without a file on disk.
+    static func evaluationModel(_ tensors: [String: NamedTensor], name: String) throws -> VisionTransformer {
+        let file = try SafeTensorsFile(path: name, bytes: SafeTensorsFile.encode(tensors))
+        guard let head = file["head.weight"], head.shape.count == 2 else {
+            throw TrainError.invalidOption("\(name): no 2-D head.weight")
+        }
+        let model = try VisionTransformer(config: .vitTiny(numClasses: head.shape[0]), mode: .frozen)
+        try model.loadWeights(file)
+        return model
+    }
+
     /// The class list of a timm config.json.
     struct TimmLabels: Decodable {
         let labelNames: [String]

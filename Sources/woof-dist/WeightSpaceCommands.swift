@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import WoofAnalysis
+import WoofData
+import WoofIO
 import WoofTrain
 
 /// Refuses an --out that already holds a model or is one of the inputs: nothing is overwritten.
@@ -76,6 +78,62 @@ struct Soup: ParsableCommand {
             let record = WeightSpace.Record(kind: "uniform soup", inputs: runs, alpha: nil, weightsFingerprint: models[0].start)
             try WeightSpace.write(tensors, labelNames: models[0].labelNames, record: record, to: out)
             logLine("wrote \(out)/model.safetensors = the mean of \(runs.count) models")
+        }
+    }
+}
+
+struct AlphaSweep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "WiSE-FT curves: top-1 of (1 − α)·FROM + α·RUN for each RUN and α, on a split and on its held-out images.",
+        discussion: """
+            Each interpolated model is built in memory and evaluated; nothing but the CSV is written \
+            (run, alpha, images, top1, heldout_images, heldout_top1). Held-out images are the split's \
+            files from ImageNet's val split (ILSVRC2012_val_*), which the pretrained model never trained on.
+            """)
+    @Argument(help: "Run directories (the α = 1 ends).")
+    var runs: [String]
+    @Option(help: "The α = 0 end: a run directory or `zero-shot`.")
+    var from = "zero-shot"
+    @Option(help: "Comma-separated α values.")
+    var alphas = "0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1"
+    @Option(help: "CSV to write.")
+    var out: String
+    @Option(help: "Data root with the split (default: $WOOF_DATA, data/imagewoof2-320, ../shared/data/imagewoof2-256).")
+    var data: String?
+    @Option(help: "Split to evaluate on.")
+    var split = "val"
+    @Option(help: "Evaluate the first N images of the split only (sorted path order).")
+    var limit: Int?
+    @Option(help: "Pretrained weights behind `zero-shot` (default: weights/ or ../shared/weights).")
+    var weights: String?
+
+    var alphaValues: [Double] { alphas.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) } }
+
+    func validate() throws {
+        guard !runs.isEmpty else { throw ValidationError("give at least one run directory") }
+        let parts = alphas.split(separator: ",")
+        guard !parts.isEmpty, alphaValues.count == parts.count, alphaValues.allSatisfy(\.isFinite) else {
+            throw ValidationError("--alphas must be comma-separated numbers, not '\(alphas)'")
+        }
+        if let l = limit, l <= 0 { throw ValidationError("--limit must be positive") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            guard !FileManager.default.fileExists(atPath: out) else {
+                throw TrainError.invalidOption("\(out) exists; choose a new --out (nothing is overwritten)")
+            }
+            let w = resolveWeights(explicit: weights)
+            let start = try WeightSpace.load(from, weights: w)
+            let models = try runs.map { try WeightSpace.load($0, weights: w) }
+            var set = try ImageFolder(root: resolveDataRoot(explicit: data).path, split: split)
+            if let limit { set = set.limited(to: limit) }
+            let points = try WeightSpace.sweep(from: start, to: models, alphas: alphaValues,
+                                               loader: { BatchLoader(dataset: set, batchSize: 32, mode: .eval) }, log: logLine)
+            var table = CSVTable(header: WeightSpace.SweepPoint.csvColumns)
+            for p in points { table.append(p.csvRow) }
+            try table.write(to: out)
+            logLine("wrote \(out): \(points.count) points")
         }
     }
 }

@@ -1,5 +1,6 @@
 import XCTest
 import WoofCore
+import WoofData
 import WoofIO
 import WoofModel
 import WoofTestSupport
@@ -74,4 +75,29 @@ final class WeightSpaceTests: XCTestCase {
             XCTAssert("\($0)".contains("missing/model.safetensors"), "\($0)")
         }
     }
+
+    /// The α sweep scores each point over the split and counts its ImageNet-val images apart.
+    /// From zero-shot to zero-shot every α is the same model, so every point agrees.
+    func testSweepScoresEachAlphaAndItsHeldOutImages() throws {
+        let weights = sharedPath("weights/vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors")
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: weights) && FileManager.default.fileExists(atPath: TestPaths.sharedData + "/val"),
+                          "no pretrained weights or shared data")
+        // The first 24 val images (sorted paths): a class folder lists its ILSVRC2012_val_* files first.
+        let set = try ImageFolder(root: TestPaths.sharedData, split: "val").limited(to: 24)
+        let zero = try WeightSpace.load("zero-shot", weights: weights)
+        let points = try WeightSpace.sweep(from: zero, to: [zero], alphas: [0, 0.5, 1],
+                                           loader: { BatchLoader(dataset: set, batchSize: 32, mode: .eval) }, log: { _ in })
+        XCTAssertEqual(points.map(\.alpha), [0, 0.5, 1])
+        let heldOut = set.samples.filter { ReportData.isFromImageNetVal($0.relativePath) }.count
+        XCTAssert(heldOut > 0 && heldOut < set.count, "both kinds of image: \(heldOut) of \(set.count) held out")
+        for p in points {
+            XCTAssertEqual(p.images, set.count)
+            XCTAssertEqual(p.heldOutImages, heldOut)
+            XCTAssertEqual(p.correct, points[0].correct)
+            XCTAssertEqual(p.heldOutCorrect, points[0].heldOutCorrect)
+        }
+        XCTAssertGreaterThan(points[0].correct, set.count / 2, "the zero-shot head knows these dogs")
+        XCTAssertEqual(WeightSpace.SweepPoint.csvColumns.count, points[0].csvRow.count)
+    }
 }
+
