@@ -42,6 +42,9 @@ public enum Results {
         return md
     }
 
+    /// A section of the results that can be replaced alone.
+    public enum Section: String, CaseIterable, Sendable { case attention, network, bench }
+
     /// `woof-dist results`: output/results.md, then the paper's files in `reportDir` from
     /// `outputDir` (skipped with `texOnly`), then the LaTeX and README table from `reportDir`.
     /// Returns the markdown (empty with `texOnly`) and the paths written.
@@ -51,9 +54,6 @@ public enum Results {
     /// every other committed result: attention (`ReportData.collectAttention`), the emulated
     /// network and the projection it calibrates (`collectNetwork`), or the speed benchmark
     /// (`collectBench`).
-    /// A section of the results that can be replaced alone.
-    public enum Section: String, CaseIterable, Sendable { case attention, network, bench }
-
     public static func run(outputDir: String, reportDir: String, readme: String?, texOnly: Bool, dropMissing: Bool = false,
                            only: Section? = nil, thisRun: (dir: String, tex: String)? = nil,
                            log: (String) -> Void) throws -> (markdown: String, files: [String]) {

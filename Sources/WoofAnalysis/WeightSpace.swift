@@ -117,12 +117,13 @@ public enum WeightSpace {
     public static func write(_ tensors: [String: NamedTensor], labelNames: [String], record: Record, to dir: String) throws {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let model = try VisionTransformer(config: .vitTiny(numClasses: labelNames.count), mode: .full, seed: 0)
-        var named = tensors
-        for e in model.params.entries where named[e.name]?.shape != e.shape {
+        for e in model.params.entries where tensors[e.name]?.shape != e.shape {
             throw TrainError.invalidOption("\(dir): the combined model has no \(e.shape) tensor '\(e.name)' of a ViT-Ti")
         }
-        named = named.filter { model.params.contains($0.key) }
-        try SafeTensorsFile.write(named, metadata: ["format": "pt"], to: dir + "/model.safetensors")
+        if let extra = tensors.keys.sorted().first(where: { !model.params.contains($0) }) {
+            throw TrainError.invalidOption("\(dir): the combined model has a tensor '\(extra)' a ViT-Ti does not")
+        }
+        try SafeTensorsFile.write(tensors, metadata: ["format": "pt"], to: dir + "/model.safetensors")
         try JSONFile.write(TimmConfig(model.config, classNames: labelNames), to: dir + "/config.json")
         try JSONFile.write(record, to: dir + "/weight_space.json")
     }
@@ -147,7 +148,8 @@ public enum WeightSpace {
         var points: [SweepPoint] = []
         for run in runs {
             for alpha in alphas {
-                let model = try evaluationModel(try interpolate(from: from, to: run, alpha: alpha), name: "\(run.name) at α \(alpha)")
+                let tensors = try interpolate(from: from, to: run, alpha: alpha)
+                let model = try modelForEvaluation(SafeTensorsFile(path: "\(run.name) at α \(alpha)", bytes: SafeTensorsFile.encode(tensors)))
                 let result = try evaluate(model: model, loader: loader())
                 var p = SweepPoint(run: run.name, alpha: alpha, images: result.images, correct: result.correct, heldOutImages: 0, heldOutCorrect: 0)
                 for pr in result.predictions where ReportData.isFromImageNetVal(pr.path) {
@@ -160,17 +162,6 @@ public enum WeightSpace {
             }
         }
         return points
-    }
-
-    /// A frozen ViT-Ti holding `tensors` (a timm state dict), without a file on disk.
-    static func evaluationModel(_ tensors: [String: NamedTensor], name: String) throws -> VisionTransformer {
-        let file = try SafeTensorsFile(path: name, bytes: SafeTensorsFile.encode(tensors))
-        guard let head = file["head.weight"], head.shape.count == 2 else {
-            throw TrainError.invalidOption("\(name): no 2-D head.weight")
-        }
-        let model = try VisionTransformer(config: .vitTiny(numClasses: head.shape[0]), mode: .frozen)
-        try model.loadWeights(file)
-        return model
     }
 
     /// The class list of a timm config.json.

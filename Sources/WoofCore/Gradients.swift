@@ -35,17 +35,14 @@ extension Tape {
         if let res = fusion.residual { passGradient(dy, to: res) }
         if fusion.geluInput {
             // GELU(x) and dy·W into transient buffers, each from one split gemm (per-row-block
-            // gemms repack W for every block): dW += dyᵀ·GELU(x), dx = (dy W) ⊙ GELU′(x).
+            // gemms measured slower): dW += dyᵀ·GELU(x), dx = (dy W) ⊙ GELU′(x).
             let slot = x.requiresGrad ? gradSlot(x) : nil
             let mark = arena.mark(); defer { arena.rewind(to: mark) }
             if w.requiresGrad { pgemm(true, false, n, k, m, 1, dy, n, transientGELU(x), k, 1, w.grad!, k) }
             if let slot {
-                let dg = arena.floats(m * k), xp = x.data
+                let dg = arena.floats(m * k)
                 pgemm(false, false, m, k, n, 1, dy, n, w.data, k, 0, dg, k)
-                Parallel.forRanges(m * k, grain: 16384) { r in
-                    let lo = r.lowerBound
-                    geluBackwardRows(x: xp + lo, dy: dg + lo, dx: slot.grad + lo, r.count, accumulate: !slot.fresh)
-                }
+                parallelGELUBackward(x: x.data, dy: dg, dx: slot.grad, m * k, accumulate: !slot.fresh)
             }
         } else {
             if x.requiresGrad {
@@ -145,11 +142,8 @@ extension Tape {
     /// dx = dy ⊙ gelu'(x).
     private func geluGradient(x: Tensor, y: Tensor) {
         guard x.requiresGrad else { return }
-        let dy = gradOf(y), (dx, fresh) = gradSlot(x), xp = x.data
-        Parallel.forRanges(x.count, grain: 16384) { range in
-            let lo = range.lowerBound
-            geluBackwardRows(x: xp + lo, dy: dy + lo, dx: dx + lo, range.count, accumulate: !fresh)
-        }
+        let dy = gradOf(y), (dx, fresh) = gradSlot(x)
+        parallelGELUBackward(x: x.data, dy: dy, dx: dx, x.count, accumulate: !fresh)
     }
 
     /// y = a + b (same shapes): both inputs receive dy.
@@ -317,6 +311,15 @@ func geluBackwardRows(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: Uns
                       _ count: Int, accumulate: Bool) {
     if accumulate { for i in 0..<count { dx[i] += dy[i] * geluDerivative(x[i]) } }
     else { for i in 0..<count { dx[i] = dy[i] * geluDerivative(x[i]) } }
+}
+
+/// `geluBackwardRows` over `count` floats, split over the workers.
+func parallelGELUBackward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+                          _ count: Int, accumulate: Bool) {
+    Parallel.forRanges(count, grain: 16384) { r in
+        let lo = r.lowerBound
+        geluBackwardRows(x: x + lo, dy: dy + lo, dx: dx + lo, r.count, accumulate: accumulate)
+    }
 }
 
 /// d/dx of x·Φ(x): Φ(x) + x·φ(x).

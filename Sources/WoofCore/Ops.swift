@@ -16,7 +16,7 @@ public extension Tape {
         let beta = startOutput(y, bias: b, residual: fusion.residual)
         if fusion.geluInput {
             // GELU(x) into a transient buffer the arena takes back at once (nothing is kept for
-            // the backward), then one split gemm: per-row-block gemms repack W for every block.
+            // the backward), then one split gemm (per-row-block gemms measured slower here).
             let mark = arena.mark(); defer { arena.rewind(to: mark) }
             let g = transientGELU(x)
             pgemm(false, true, m, n, k, 1, g, k, w.data, k, beta, y.data, n)
@@ -81,8 +81,8 @@ public extension Tape {
 
     /// GELU(x) in new arena memory, for the caller to rewind once used.
     func transientGELU(_ x: Tensor) -> UnsafeMutablePointer<Float> {
-        let g = arena.floats(x.count), xp = x.data
-        Parallel.forRanges(x.count, grain: 16384) { r in geluRows(xp + r.lowerBound, g + r.lowerBound, r.count) }
+        let g = arena.floats(x.count)
+        parallelGELU(x.data, g, x.count)
         return g
     }
 
@@ -129,9 +129,7 @@ public extension Tape {
         let scope = ProfileScope(self, "gelu"); defer { scope.end() }
         let y = tensor(x.shape, requiresGrad: x.requiresGrad)
         let xp = x.data, yp = y.data
-        Parallel.forRanges(x.count, grain: 16384) { range in
-            geluRows(xp + range.lowerBound, yp + range.lowerBound, range.count)
-        }
+        parallelGELU(xp, yp, x.count)
         if y.requiresGrad { record(.gelu(x: x, y: y)) }
         return y
     }
@@ -339,6 +337,11 @@ public struct LinearFusion {
 @inline(__always)
 func geluRows(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int) {
     for i in 0..<count { let v = src[i]; dst[i] = 0.5 * v * (1 + fastErf(v * 0.70710678118654752)) }
+}
+
+/// `geluRows` over `count` floats, split over the workers.
+func parallelGELU(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int) {
+    Parallel.forRanges(count, grain: 16384) { r in geluRows(src + r.lowerBound, dst + r.lowerBound, r.count) }
 }
 
 /// One head's attention probabilities softmax(q kᵀ/√d) [t, t] into `p`; `q` points at the

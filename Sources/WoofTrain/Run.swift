@@ -50,9 +50,14 @@ public func pretrainedForFineTuning(weights: String, mode: TrainMode, classes: I
 
 /// Loads a model for evaluation: a timm file of any class count (1000 or 10), ViT-Ti shaped.
 public func modelForEvaluation(weights: String) throws -> VisionTransformer {
-    let file = try SafeTensorsFile(path: weights)
+    try modelForEvaluation(SafeTensorsFile(path: weights))
+}
+
+/// A frozen ViT-Ti holding a timm state dict (a file, or bytes made in memory), its class
+/// count taken from the head.
+public func modelForEvaluation(_ file: SafeTensorsFile) throws -> VisionTransformer {
     guard let head = file["head.weight"], head.shape.count == 2 else {
-        throw ModelError.weights(path: weights, problems: ["no 2-D 'head.weight': not a timm ViT classifier"])
+        throw ModelError.weights(path: file.path, problems: ["no 2-D 'head.weight': not a timm ViT classifier"])
     }
     let model = try VisionTransformer(config: .vitTiny(numClasses: head.shape[0]), mode: .frozen)
     try model.loadWeights(file)

@@ -1,5 +1,6 @@
 import XCTest
 import Foundation
+import WoofTestSupport
 @testable import WoofAnalysis
 import WoofIO
 
@@ -88,10 +89,8 @@ final class NetworkModelTests: XCTestCase {
     }
 
     func testNetworkOnlyReplacesItsSectionAndCalibratesTheProjection() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("woof-net-\(getpid())").path
-        let fm = FileManager.default
-        try fm.createDirectory(atPath: dir + "/network", withIntermediateDirectories: true)
-        defer { try? fm.removeItem(atPath: dir) }
+        let scratch = ScratchDir("woof-net"), dir = scratch.path
+        scratch.mkdir("network")
         var s = PaperNumbers([:])
         s["full_top1"] = 0.95
         s["proj_alpha_us"] = 20.0

@@ -420,10 +420,8 @@ final class ReportTests: XCTestCase {
     /// `results --bench-only` replaces bench.csv and the bench_* numbers, keeps the rest, and
     /// refuses a missing or incomplete bench.csv by name.
     func testBenchOnlyReplacesItsSection() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("woof-bench-\(getpid())").path
-        let fm = FileManager.default
-        try fm.createDirectory(atPath: dir + "/bench", withIntermediateDirectories: true)
-        defer { try? fm.removeItem(atPath: dir) }
+        let scratch = ScratchDir("woof-bench"), dir = scratch.path
+        scratch.mkdir("bench")
         var s = PaperNumbers([:])
         s["full_top1"] = 0.95
         s["bench_stale_ours_img_per_s"] = 3.0
