@@ -73,6 +73,73 @@ public enum WeightSpace {
         }
     }
 
+    /// One step of a greedy soup: the model offered, the held-in top-1 of the soup with it,
+    /// and whether it stayed.
+    public struct GreedyStep: Codable, Equatable {
+        public var model: String, heldInTop1: Double, kept: Bool
+    }
+
+    /// The greedy soup (Wortsman et al., ICML 2022, recipe 1): models ranked by their own
+    /// held-in top-1, the best first; each next one joins the soup only if the soup's held-in
+    /// top-1 does not drop. `score` is top-1 on the selection split, never the reported one.
+    public static func greedySoup(_ models: [Model], score: ([String: NamedTensor], String) throws -> Double,
+                                  log: (String) -> Void) throws -> (soup: [Model], steps: [GreedyStep]) {
+        try checkCompatible(models)
+        var alone: [(model: Model, top1: Double)] = []
+        for m in models {
+            let top1 = try score(m.tensors, m.name)
+            log(String(format: "greedy soup: %@ alone %.2f%% held-in", m.name, 100 * top1))
+            alone.append((m, top1))
+        }
+        // Stable order on ties: the order given.
+        let ranked = alone.enumerated().sorted { ($0.element.top1, -$0.offset) > ($1.element.top1, -$1.offset) }.map(\.element)
+        guard let best = ranked.first else { throw TrainError.invalidOption("a soup needs at least one model") }
+        var soup = [best.model], soupTop1 = best.top1
+        var steps = [GreedyStep(model: best.model.name, heldInTop1: best.top1, kept: true)]
+        for next in ranked.dropFirst() {
+            let top1 = try score(average(soup + [next.model]), "soup + \(next.model.name)")
+            let kept = top1 >= soupTop1
+            if kept { soup.append(next.model); soupTop1 = top1 }
+            log(String(format: "greedy soup: + %@ → %.2f%% held-in, %@", next.model.name, 100 * top1, kept ? "kept" : "left out"))
+            steps.append(GreedyStep(model: next.model.name, heldInTop1: top1, kept: kept))
+        }
+        return (soup, steps)
+    }
+
+    /// The selection split of a greedy soup over `runs`: the training images every run held
+    /// out (`train --hold-out N`, the same N for all). Refuses a model that is not such a run,
+    /// and a run whose training list differs from the rest of `root`'s train split (so the
+    /// selection images could have been trained on).
+    public static func selectionSplit(runs: [String], dataRoot root: String) throws -> ImageFolder {
+        var perClass: Int?
+        let train = try ImageFolder(root: root, split: "train")
+        for run in runs {
+            guard let summary = try JSONFile.readIfPresent(RunSummary.self, from: run + "/summary.json") else {
+                throw TrainError.invalidOption("\(run): not a training run (no summary.json); a greedy soup selects on the training images its runs held out")
+            }
+            let n = summary.config.holdOut
+            guard n > 0 else {
+                throw TrainError.invalidOption("\(run): trained on every training image (no --hold-out), so there is nothing to select on that it has not seen; retrain with --hold-out N")
+            }
+            if let p = perClass, p != n { throw TrainError.invalidOption("\(run): held out \(n) images per class, \(runs[0]) \(p): a greedy soup needs one selection split") }
+            perClass = n
+            let kept = try train.holdingOut(perClass: n).kept
+            var trained = kept
+            if let l = summary.config.limit { trained = kept.limited(to: l) }
+            if let fp = summary.config.dataFingerprint, fp != Fingerprint.list(trained.samples.map(\.relativePath)) {
+                throw TrainError.invalidOption("\(run): trained on another image list than \(root)/train less its held-out images (data fingerprint \(fp)); evaluate on the data it trained on")
+            }
+        }
+        guard let n = perClass else { throw TrainError.invalidOption("a greedy soup needs at least one run") }
+        return try train.holdingOut(perClass: n).heldOut
+    }
+
+    /// Top-1 of a timm state dict made in memory on `set` (`name` labels errors).
+    public static func top1(_ tensors: [String: NamedTensor], name: String, on set: ImageFolder) throws -> EvalResult {
+        let model = try modelForEvaluation(SafeTensorsFile(path: name, bytes: SafeTensorsFile.encode(tensors)))
+        return try evaluate(model: model, loader: BatchLoader(dataset: set, batchSize: 32, mode: .eval))
+    }
+
     /// Where a combined model came from (`weight_space.json` beside its model.safetensors):
     /// read back when the combined model is itself combined.
     public struct Record: Codable, Equatable {
@@ -80,9 +147,16 @@ public enum WeightSpace {
         public var inputs: [String]
         public var alpha: Double?
         public var weightsFingerprint: String
-        enum CodingKeys: String, CodingKey { case kind, inputs, alpha, weightsFingerprint = "weights_fingerprint" }
-        public init(kind: String, inputs: [String], alpha: Double?, weightsFingerprint: String) {
+        /// A greedy soup's selection split and every model offered, in order.
+        public var selectedOn: String?
+        public var greedySteps: [GreedyStep]?
+        enum CodingKeys: String, CodingKey {
+            case kind, inputs, alpha, weightsFingerprint = "weights_fingerprint", selectedOn = "selected_on", greedySteps = "greedy_steps"
+        }
+        public init(kind: String, inputs: [String], alpha: Double?, weightsFingerprint: String,
+                    selectedOn: String? = nil, greedySteps: [GreedyStep]? = nil) {
             self.kind = kind; self.inputs = inputs; self.alpha = alpha; self.weightsFingerprint = weightsFingerprint
+            self.selectedOn = selectedOn; self.greedySteps = greedySteps
         }
     }
 
@@ -142,15 +216,14 @@ public enum WeightSpace {
     }
 
     /// Evaluates θ(α) = (1−α)·`from` + α·run for every run and α, each model built in memory
-    /// and scored over a fresh `loader()`.
-    public static func sweep(from: Model, to runs: [Model], alphas: [Double], loader: () -> BatchLoader,
+    /// and scored on `set`.
+    public static func sweep(from: Model, to runs: [Model], alphas: [Double], on set: ImageFolder,
                              log: (String) -> Void) throws -> [SweepPoint] {
         var points: [SweepPoint] = []
         for run in runs {
             for alpha in alphas {
                 let tensors = try interpolate(from: from, to: run, alpha: alpha)
-                let model = try modelForEvaluation(SafeTensorsFile(path: "\(run.name) at α \(alpha)", bytes: SafeTensorsFile.encode(tensors)))
-                let result = try evaluate(model: model, loader: loader())
+                let result = try top1(tensors, name: "\(run.name) at α \(alpha)", on: set)
                 var p = SweepPoint(run: run.name, alpha: alpha, images: result.images, correct: result.correct, heldOutImages: 0, heldOutCorrect: 0)
                 for pr in result.predictions where ReportData.isFromImageNetVal(pr.path) {
                     p.heldOutImages += 1

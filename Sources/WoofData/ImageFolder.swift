@@ -121,6 +121,33 @@ public struct ImageFolder {
         return copy
     }
 
+    /// Splits off `perClass` images of every class, the ones whose relative paths hash lowest
+    /// (FNV-1a): spread over each folder, the same on every machine and independent of the
+    /// other classes. Returns (the rest, the held-out images), both in sorted path order.
+    /// `train --hold-out N` trains on the rest; `soup --greedy` selects on the held-out ones.
+    public func holdingOut(perClass n: Int) throws -> (kept: ImageFolder, heldOut: ImageFolder) {
+        var chosen = Set<String>()
+        for label in classes.indices {
+            let members = samples.filter { $0.label == label }
+            guard members.count > n else {
+                throw DatasetError(path: ImageFolder.join(ImageFolder.join(root, split), classes[label]),
+                                   problem: "has \(members.count) images, too few to hold out \(n) and still train")
+            }
+            let lowest = members.map(\.relativePath).sorted { (ImageFolder.fnv1a($0), $0) < (ImageFolder.fnv1a($1), $1) }.prefix(n)
+            chosen.formUnion(lowest)
+        }
+        var kept = self, heldOut = self
+        kept.samples = samples.filter { !chosen.contains($0.relativePath) }
+        heldOut.samples = samples.filter { chosen.contains($0.relativePath) }
+        return (kept, heldOut)
+    }
+
+    static func fnv1a(_ s: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        return h
+    }
+
     /// Keeps the samples whose index satisfies `keep` (e.g. a spread-out subset for tests).
     public func filtered(_ keep: (Int) -> Bool) -> ImageFolder {
         var copy = self

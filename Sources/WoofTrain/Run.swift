@@ -112,6 +112,10 @@ func runTrainingPhase(_ config: TrainConfig, resume: Bool, headFrom: String?, lo
     cfg.out = config.out.isEmpty ? "output/\(config.mode)_model" : config.out
     var trainSet = try ImageFolder(root: root.path, split: "train")
     var valSet = try ImageFolder(root: root.path, split: "val")
+    if cfg.holdOut > 0 {
+        trainSet = try trainSet.holdingOut(perClass: cfg.holdOut).kept
+        log("data: \(cfg.holdOut) training images per class held out (the selection split of soup --greedy), not trained on")
+    }
     if let l = cfg.limit { trainSet = trainSet.limited(to: l) }
     if let l = cfg.evalLimit { valSet = valSet.limited(to: l) }
     log("data: \(root.path) (from \(root.source.rawValue)): \(trainSet.count) train, \(valSet.count) val images, \(trainSet.classes.count) classes")

@@ -40,6 +40,8 @@ struct Train: ParsableCommand {
     var seed: UInt64 = 0
     @Option(help: "Train on the first N training images only (sorted path order).")
     var limit: Int?
+    @Option(help: "Keep N training images per class out of training (chosen by a hash of their paths): the selection split of `soup --greedy`.")
+    var holdOut: Int = 0
     @Option(help: "Evaluate on the first N validation images only.")
     var evalLimit: Int?
     @Option(help: "Evaluate on val after every N-th epoch (the last epoch always).")
@@ -62,7 +64,7 @@ struct Train: ParsableCommand {
         c.mode = mode; c.epochs = epochs; c.batchSize = batchSize; c.lr = lr; c.weightDecay = weightDecay
         c.warmup = warmup; c.loraRank = lora.loraRank; c.loraAlpha = lora.loraAlpha; c.loraTargets = lora.targets
         c.labelSmoothing = labelSmoothing; c.headInit = headInit; c.layerDecay = layerDecay; c.linearProbeEpochs = linearProbeEpochs; c.data = data ?? ""; c.weights = weights ?? ""; c.out = out ?? ""
-        c.seed = seed; c.limit = limit; c.evalLimit = evalLimit; c.checkpointEvery = checkpointEvery; c.evalEvery = evalEvery; c.rankTimeout = rankTimeout
+        c.seed = seed; c.limit = limit; c.holdOut = holdOut; c.evalLimit = evalLimit; c.checkpointEvery = checkpointEvery; c.evalEvery = evalEvery; c.rankTimeout = rankTimeout
         c.threads = threads ?? defaultThreadsPerRank(); c.loaderWorkers = loaderWorkers; c.overlap = !noOverlap
         return c
     }

@@ -57,16 +57,30 @@ struct Soup: ParsableCommand {
             interpolate/soup output, or `zero-shot`. LoRA runs are averaged as merged models, i.e. \
             their updates ΔW = s·BA are averaged. The models must share tensor names, shapes, \
             classes and pretrained file.
+
+            --greedy: the greedy soup. Each run is scored alone on the selection split, then offered \
+            best first; it joins if the soup's top-1 there does not drop. The selection split is the \
+            training images the runs held out (`train --hold-out N`, the same N for all), so the \
+            soup is never chosen on the val images it is reported on.
             """)
     @Argument(help: "The models to average.")
     var runs: [String]
     @Option(help: "Directory for the soup.")
     var out: String
+    @Flag(help: "Greedy soup: keep a model only if it does not lower top-1 on the selection split.")
+    var greedy = false
+    @Option(help: "The greedy soup's selection split: train-holdout (the training images the runs held out).")
+    var selectOn = "train-holdout"
+    @Option(help: "Data root the runs trained on (default: $WOOF_DATA, data/imagewoof2-320, ../shared/data/imagewoof2-256).")
+    var data: String?
     @Option(help: "Pretrained weights behind `zero-shot` (default: weights/ or ../shared/weights).")
     var weights: String?
 
     func validate() throws {
         guard !runs.isEmpty else { throw ValidationError("give at least one model to average") }
+        guard selectOn == "train-holdout" else {
+            throw ValidationError("--select-on must be train-holdout: selecting on \(selectOn) and reporting on it would make the soup look better than it is")
+        }
     }
 
     func run() throws {
@@ -74,10 +88,19 @@ struct Soup: ParsableCommand {
             try checkFreshOutput(out, inputs: runs)
             let w = resolveWeights(explicit: weights)
             let models = try runs.map { try WeightSpace.load($0, weights: w) }
-            let tensors = try WeightSpace.average(models)
-            let record = WeightSpace.Record(kind: "uniform soup", inputs: runs, alpha: nil, weightsFingerprint: models[0].start)
-            try WeightSpace.write(tensors, labelNames: models[0].labelNames, record: record, to: out)
-            logLine("wrote \(out)/model.safetensors = the mean of \(runs.count) models")
+            guard greedy else {
+                let record = WeightSpace.Record(kind: "uniform soup", inputs: runs, alpha: nil, weightsFingerprint: models[0].start)
+                try WeightSpace.write(try WeightSpace.average(models), labelNames: models[0].labelNames, record: record, to: out)
+                return logLine("wrote \(out)/model.safetensors = the mean of \(runs.count) models")
+            }
+            let root = resolveDataRoot(explicit: data).path
+            let selection = try WeightSpace.selectionSplit(runs: runs, dataRoot: root)
+            logLine("greedy soup: selecting on \(selection.count) held-out training images of \(root)/train")
+            let (soup, steps) = try WeightSpace.greedySoup(models, score: { try WeightSpace.top1($0, name: $1, on: selection).top1 }, log: logLine)
+            let record = WeightSpace.Record(kind: "greedy soup", inputs: soup.map(\.name), alpha: nil, weightsFingerprint: models[0].start,
+                                            selectedOn: "\(selection.count) held-out images of \(root)/train", greedySteps: steps)
+            try WeightSpace.write(try WeightSpace.average(soup), labelNames: models[0].labelNames, record: record, to: out)
+            logLine("wrote \(out)/model.safetensors = the mean of \(soup.count) of \(runs.count) models (\(soup.map(\.name).joined(separator: ", ")))")
         }
     }
 }
@@ -128,8 +151,7 @@ struct AlphaSweep: ParsableCommand {
             let models = try runs.map { try WeightSpace.load($0, weights: w) }
             var set = try ImageFolder(root: resolveDataRoot(explicit: data).path, split: split)
             if let limit { set = set.limited(to: limit) }
-            let points = try WeightSpace.sweep(from: start, to: models, alphas: alphaValues,
-                                               loader: { BatchLoader(dataset: set, batchSize: 32, mode: .eval) }, log: logLine)
+            let points = try WeightSpace.sweep(from: start, to: models, alphas: alphaValues, on: set, log: logLine)
             var table = CSVTable(header: WeightSpace.SweepPoint.csvColumns)
             for p in points { table.append(p.csvRow) }
             try table.write(to: out)

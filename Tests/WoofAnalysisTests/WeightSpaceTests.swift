@@ -53,6 +53,59 @@ final class WeightSpaceTests: XCTestCase {
         }
     }
 
+    /// Recipe 1 of the soups paper, with a score that is the mean of tensor "b": models are
+    /// offered best first and one joins only if the soup's score does not drop.
+    func testGreedySoupOffersBestFirstAndKeepsOnlyWhatDoesNotHurt() throws {
+        func constant(_ name: String, _ v: Float) -> WeightSpace.Model {
+            WeightSpace.Model(name: name, tensors: ["b": NamedTensor(shape: [2], data: [v, v])], labelNames: ["x"], start: "f00d")
+        }
+        // Alone: C 0.9 > A 0.8 > B 0.7 > D 0.1; every mix scores below C alone, so only C stays.
+        let models = [constant("A", 0.8), constant("B", 0.7), constant("C", 0.9), constant("D", 0.1)]
+        var offered: [String] = []
+        let score: ([String: NamedTensor], String) throws -> Double = { t, name in offered.append(name); return Double(t["b"]!.data[0]) }
+        let (soup, steps) = try WeightSpace.greedySoup(models, score: score, log: { _ in })
+        XCTAssertEqual(steps.map(\.model), ["C", "A", "B", "D"])
+        XCTAssertEqual(steps.map(\.kept), [true, false, false, false])
+        XCTAssertEqual(soup.map(\.name), ["C"])
+        XCTAssertEqual(offered.prefix(4), ["A", "B", "C", "D"], "each model is scored alone first")
+        // Equal scores join: a soup of two identical models does not drop.
+        let (twin, twinSteps) = try WeightSpace.greedySoup([constant("A", 0.8), constant("A2", 0.8)], score: score, log: { _ in })
+        XCTAssertEqual(twin.map(\.name), ["A", "A2"])
+        XCTAssertEqual(twinSteps.last?.heldInTop1, Double(Float(0.8)))
+        XCTAssertThrowsError(try WeightSpace.greedySoup([], score: score, log: { _ in }))
+    }
+
+    /// A greedy soup selects only on images its runs never trained on: a run without
+    /// --hold-out, or with another N than the rest, is refused by name.
+    func testSelectionSplitNeedsRunsThatHeldOutTheSameImages() throws {
+        let data = ScratchDir("select-data")
+        for c in ["n1", "n2"] { for i in 0..<5 { data.write("train/\(c)/i\(i).JPEG", Data([0xFF])) } }
+        let runs = ScratchDir("select-runs")
+        func run(_ name: String, holdOut: Int) throws -> String {
+            var summary = RunSummary.fixture()
+            summary.config.holdOut = holdOut
+            let train = try ImageFolder(root: data.path, split: "train")
+            summary.config.dataFingerprint = Fingerprint.list(try train.holdingOut(perClass: holdOut).kept.samples.map(\.relativePath))
+            try FileManager.default.createDirectory(atPath: runs.path + "/" + name, withIntermediateDirectories: true)
+            try JSONFile.write(summary, to: runs.path + "/\(name)/summary.json")
+            return runs.path + "/" + name
+        }
+        let a = try run("a", holdOut: 2), b = try run("b", holdOut: 2)
+        let split = try WeightSpace.selectionSplit(runs: [a, b], dataRoot: data.path)
+        XCTAssertEqual(split.count, 4)
+        XCTAssertEqual(split.samples, try ImageFolder(root: data.path, split: "train").holdingOut(perClass: 2).heldOut.samples)
+        let all = try run("all", holdOut: 0), other = try run("other", holdOut: 1)
+        for (bad, needle) in [(all, "no --hold-out"), (other, "held out 1 images per class"), (runs.path + "/none", "no summary.json")] {
+            XCTAssertThrowsError(try WeightSpace.selectionSplit(runs: [a, bad], dataRoot: data.path)) { error in
+                XCTAssert("\(error)".contains(bad) && "\(error)".contains(needle), "\(error)")
+            }
+        }
+        data.write("train/n1/i9.JPEG", Data([0xFF]))   // the data changed since the runs trained
+        XCTAssertThrowsError(try WeightSpace.selectionSplit(runs: [a], dataRoot: data.path)) { error in
+            XCTAssert("\(error)".contains("another image list"), "\(error)")
+        }
+    }
+
     /// The zero-shot model written as α = 0 reads back bit for bit, with its start recorded,
     /// as a ViT-Ti the rest of the tools load.
     func testCombinedModelRoundTripsAsATimmModel() throws {
@@ -86,7 +139,7 @@ final class WeightSpaceTests: XCTestCase {
         let set = try ImageFolder(root: TestPaths.sharedData, split: "val").limited(to: 24)
         let zero = try WeightSpace.load("zero-shot", weights: weights)
         let points = try WeightSpace.sweep(from: zero, to: [zero], alphas: [0, 0.5, 1],
-                                           loader: { BatchLoader(dataset: set, batchSize: 32, mode: .eval) }, log: { _ in })
+                                           on: set, log: { _ in })
         XCTAssertEqual(points.map(\.alpha), [0, 0.5, 1])
         let heldOut = set.samples.filter { ReportData.isFromImageNetVal($0.relativePath) }.count
         XCTAssert(heldOut > 0 && heldOut < set.count, "both kinds of image: \(heldOut) of \(set.count) held out")

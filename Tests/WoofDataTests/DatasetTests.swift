@@ -31,6 +31,29 @@ final class DatasetTests: XCTestCase {
         XCTAssertEqual(val.limited(to: 2).count, 2)
     }
 
+    /// `--hold-out N`: N images of every class, disjoint from the rest, the same whatever
+    /// the other classes hold; a class that would be left with nothing to train on is refused.
+    func testHoldingOutPerClass() throws {
+        let dir = ScratchDir()
+        makeDataset(dir, perClass: 6)
+        let train = try ImageFolder(root: dir.path, split: "train")
+        let (kept, heldOut) = try train.holdingOut(perClass: 2)
+        XCTAssertEqual(heldOut.count, 4)
+        XCTAssertEqual(kept.count, 8)
+        for label in 0..<2 { XCTAssertEqual(heldOut.samples.filter { $0.label == label }.count, 2) }
+        XCTAssert(Set(kept.samples.map(\.relativePath)).isDisjoint(with: heldOut.samples.map(\.relativePath)))
+        XCTAssertEqual(kept.samples.map(\.relativePath), kept.samples.map(\.relativePath).sorted())
+        XCTAssertEqual(try train.holdingOut(perClass: 2).heldOut.samples, heldOut.samples, "deterministic")
+        for i in 6..<12 { dir.write("train/n2/img_\(i).JPEG", smallJPEG()) }
+        let grown = try ImageFolder(root: dir.path, split: "train")
+        XCTAssertEqual(try grown.holdingOut(perClass: 2).heldOut.samples.filter { $0.label == 0 }, heldOut.samples.filter { $0.label == 0 },
+                       "a class's choice does not depend on the other classes")
+        XCTAssertEqual(try train.holdingOut(perClass: 0).kept.samples, train.samples)
+        XCTAssertThrowsError(try train.holdingOut(perClass: 6)) { error in
+            XCTAssert("\(error)".contains("train/n1") && "\(error)".contains("too few"), "\(error)")
+        }
+    }
+
     private func assertDatasetError(_ root: String, _ split: String, path: String, _ needle: String,
                                     file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertThrowsError(try ImageFolder(root: root, split: split), file: file, line: line) { error in
