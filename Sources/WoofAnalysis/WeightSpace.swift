@@ -81,13 +81,14 @@ public enum WeightSpace {
 
     /// The greedy soup (Wortsman et al., ICML 2022, recipe 1): models ranked by their own
     /// held-in top-1, the best first; each next one joins the soup only if the soup's held-in
-    /// top-1 does not drop. `score` is top-1 on the selection split, never the reported one.
-    public static func greedySoup(_ models: [Model], score: ([String: NamedTensor], String) throws -> Double,
+    /// top-1 does not drop. `score` gives the held-in top-1 of the uniform soup of its models
+    /// (one model: that model), on the selection split, never the reported one.
+    public static func greedySoup(_ models: [Model], score: ([Model]) throws -> Double,
                                   log: (String) -> Void) throws -> (soup: [Model], steps: [GreedyStep]) {
         try checkCompatible(models)
         var alone: [(model: Model, top1: Double)] = []
         for m in models {
-            let top1 = try score(m.tensors, m.name)
+            let top1 = try score([m])
             log(String(format: "greedy soup: %@ alone %.2f%% held-in", m.name, 100 * top1))
             alone.append((m, top1))
         }
@@ -97,7 +98,7 @@ public enum WeightSpace {
         var soup = [best.model], soupTop1 = best.top1
         var steps = [GreedyStep(model: best.model.name, heldInTop1: best.top1, kept: true)]
         for next in ranked.dropFirst() {
-            let top1 = try score(average(soup + [next.model]), "soup + \(next.model.name)")
+            let top1 = try score(soup + [next.model])
             let kept = top1 >= soupTop1
             if kept { soup.append(next.model); soupTop1 = top1 }
             log(String(format: "greedy soup: + %@ → %.2f%% held-in, %@", next.model.name, 100 * top1, kept ? "kept" : "left out"))

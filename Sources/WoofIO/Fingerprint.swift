@@ -35,6 +35,16 @@ public enum Fingerprint {
         return String(format: "%016llx", h)
     }
 
+    /// A file's whole content (its size and a hash of every byte): for telling apart models
+    /// that differ anywhere, where `file` samples only the ends.
+    public static func content(_ path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else { throw FileFormatError("\(path): cannot read to fingerprint it") }
+        var h = offsetBasis
+        withUnsafeBytes(of: UInt64(data.count).littleEndian) { fnv1a($0, into: &h) }
+        data.withUnsafeBytes { fnv1a($0, into: &h) }
+        return String(format: "%016llx", h)
+    }
+
     /// A list of strings (a dataset's relative paths), order included.
     public static func list(_ items: [String]) -> String {
         var h = offsetBasis

@@ -96,7 +96,9 @@ struct Soup: ParsableCommand {
             let root = resolveDataRoot(explicit: data).path
             let selection = try WeightSpace.selectionSplit(runs: runs, dataRoot: root)
             logLine("greedy soup: selecting on \(selection.count) held-out training images of \(root)/train")
-            let (soup, steps) = try WeightSpace.greedySoup(models, score: { try WeightSpace.top1($0, name: $1, on: selection).top1 }, log: logLine)
+            let (soup, steps) = try WeightSpace.greedySoup(models, score: { members in
+                try WeightSpace.top1(WeightSpace.average(members), name: "soup of \(members.map(\.name))", on: selection).top1
+            }, log: logLine)
             let record = WeightSpace.Record(kind: "greedy soup", inputs: soup.map(\.name), alpha: nil, weightsFingerprint: models[0].start,
                                             selectedOn: "\(selection.count) held-out images of \(root)/train", greedySteps: steps)
             try WeightSpace.write(try WeightSpace.average(soup), labelNames: models[0].labelNames, record: record, to: out)
@@ -156,6 +158,48 @@ struct AlphaSweep: ParsableCommand {
             for p in points { table.append(p.csvRow) }
             try table.write(to: out)
             logLine("wrote \(out): \(points.count) points")
+        }
+    }
+}
+
+struct WeightSpaceStudyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "weight-space",
+        abstract: "The weight-space study: WiSE-FT curves, seed soups and the greedy soup over a sweep's finished runs.",
+        discussion: """
+            Reads DIR/runs/<name> (scripts/sweep.sh study/weightspace.grid --out DIR). For every run and α, \
+            (1 − α)·zero-shot + α·run is scored on val and on the training images the runs held out \
+            (--hold-out); each run's α is chosen on the latter. Then the uniform soup of each recipe's \
+            seeds, of all runs, and the greedy soup. Scores are cached in DIR/scores.json as they come, \
+            so a stopped study resumes. Writes alpha_sweep.csv, alpha_groups.csv, wise_chosen.csv, \
+            soups.csv and greedy_steps.csv into DIR.
+            """)
+    @Option(help: "The sweep directory holding runs/<name>.")
+    var dir = "output/weightspace"
+    @Option(help: "Comma-separated α values.")
+    var alphas = "0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1"
+    @Option(help: "Data root the runs trained on (default: $WOOF_DATA, data/imagewoof2-320, ../shared/data/imagewoof2-256).")
+    var data: String?
+    @Option(help: "Evaluate on the first N images of each split only (a quick check, not a result).")
+    var limit: Int?
+    @Option(help: "Pretrained weights behind `zero-shot` (default: weights/ or ../shared/weights).")
+    var weights: String?
+
+    func validate() throws {
+        let values = alphas.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.count == alphas.split(separator: ",").count, values.allSatisfy({ $0 >= 0 && $0 <= 1 }) else {
+            throw ValidationError("--alphas must be comma-separated numbers in [0, 1], not '\(alphas)'")
+        }
+        if let l = limit, l <= 0 { throw ValidationError("--limit must be positive") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let study = try WeightSpaceStudy(dir: dir, weights: resolveWeights(explicit: weights), dataRoot: resolveDataRoot(explicit: data).path)
+            study.alphas = alphas.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            study.limit = limit
+            try study.run(log: logLine)
+            logLine("wrote \(WeightSpaceStudy.tableFiles.map { dir + "/" + $0 }.joined(separator: ", "))")
         }
     }
 }

@@ -12,7 +12,7 @@ struct WoofDist: ParsableCommand {
         commandName: "woof-dist",
         abstract: "Fine-tune a pretrained ViT-Ti/16 on ImageWoof: full fine-tuning vs LoRA, data-parallel over MPI.",
         version: WoofDist.version,
-        subcommands: [Train.self, Eval.self, Bench.self, Attention.self, Results.self, Report.self, Scaling.self, StudyCommand.self, Interpolate.self, Soup.self, AlphaSweep.self],
+        subcommands: [Train.self, Eval.self, Bench.self, Attention.self, Results.self, Report.self, Scaling.self, StudyCommand.self, Interpolate.self, Soup.self, AlphaSweep.self, WeightSpaceStudyCommand.self],
         defaultSubcommand: Train.self)
 
     /// The release and the commit of the checkout the binary sits in (`--version`).

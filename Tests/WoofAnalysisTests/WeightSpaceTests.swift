@@ -62,12 +62,15 @@ final class WeightSpaceTests: XCTestCase {
         // Alone: C 0.9 > A 0.8 > B 0.7 > D 0.1; every mix scores below C alone, so only C stays.
         let models = [constant("A", 0.8), constant("B", 0.7), constant("C", 0.9), constant("D", 0.1)]
         var offered: [String] = []
-        let score: ([String: NamedTensor], String) throws -> Double = { t, name in offered.append(name); return Double(t["b"]!.data[0]) }
+        let score: ([WeightSpace.Model]) throws -> Double = { members in
+            offered.append(members.map(\.name).joined(separator: "+"))
+            return Double(try WeightSpace.average(members)["b"]!.data[0])
+        }
         let (soup, steps) = try WeightSpace.greedySoup(models, score: score, log: { _ in })
         XCTAssertEqual(steps.map(\.model), ["C", "A", "B", "D"])
         XCTAssertEqual(steps.map(\.kept), [true, false, false, false])
         XCTAssertEqual(soup.map(\.name), ["C"])
-        XCTAssertEqual(offered.prefix(4), ["A", "B", "C", "D"], "each model is scored alone first")
+        XCTAssertEqual(offered, ["A", "B", "C", "D", "C+A", "C+B", "C+D"], "each model alone first, then each soup offered")
         // Equal scores join: a soup of two identical models does not drop.
         let (twin, twinSteps) = try WeightSpace.greedySoup([constant("A", 0.8), constant("A2", 0.8)], score: score, log: { _ in })
         XCTAssertEqual(twin.map(\.name), ["A", "A2"])

@@ -1,0 +1,77 @@
+import XCTest
+import WoofCore
+import WoofData
+import WoofIO
+import WoofModel
+import WoofTestSupport
+import WoofTrain
+@testable import WoofAnalysis
+
+/// The weight-space study end to end on 24 images per split: three runs made from the
+/// zero-shot model (two seeds of one recipe, one of another), α ∈ {0, 0.5, 1}.
+final class WeightSpaceStudyTests: XCTestCase {
+    let weights = sharedPath("weights/vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors")
+
+    /// A "run": the zero-shot model with its head perturbed, and a summary saying it held out
+    /// 50 training images per class of the shared data.
+    func writeRun(_ name: String, in dir: String, zero: WeightSpace.Model, seed: UInt64, noise: Float) throws {
+        var rng = SplitMix64(seed: seed + 100)
+        var tensors = zero.tensors
+        let head = tensors["head.weight"]!
+        tensors["head.weight"] = NamedTensor(shape: head.shape, data: head.data.map { $0 + noise * rng.normal() })
+        let path = "\(dir)/runs/\(name)"
+        let record = WeightSpace.Record(kind: "test run", inputs: [], alpha: nil, weightsFingerprint: zero.start)
+        try WeightSpace.write(tensors, labelNames: zero.labelNames, record: record, to: path)
+        var summary = RunSummary.fixture(seed: seed)
+        summary.config.holdOut = 50
+        let kept = try ImageFolder(root: TestPaths.sharedData, split: "train").holdingOut(perClass: 50).kept
+        summary.config.dataFingerprint = Fingerprint.list(kept.samples.map(\.relativePath))
+        try JSONFile.write(summary, to: path + "/summary.json")
+    }
+
+    func testStudyScoresSweepsAndSoupsAndResumesFromItsCache() throws {
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: weights) && FileManager.default.fileExists(atPath: TestPaths.sharedData + "/val"),
+                          "no pretrained weights or shared data")
+        let dir = ScratchDir("weight-space-study")
+        let zero = try WeightSpace.load("zero-shot", weights: weights)
+        try writeRun("a-s0", in: dir.path, zero: zero, seed: 0, noise: 0.05)
+        try writeRun("a-s1", in: dir.path, zero: zero, seed: 1, noise: 0.05)
+        try writeRun("b-s0", in: dir.path, zero: zero, seed: 0, noise: 0.5)
+        func study() throws -> WeightSpaceStudy {
+            let s = try WeightSpaceStudy(dir: dir.path, weights: weights, dataRoot: TestPaths.sharedData)
+            s.alphas = [0, 0.5, 1]; s.limit = 24
+            return s
+        }
+        var evaluations = 0
+        try study().run { if $0.contains(" on val:") || $0.contains(" on train-holdout:") { evaluations += 1 } }
+
+        let sweep = try CSVTable.read(dir.path + "/alpha_sweep.csv")
+        XCTAssertEqual(sweep.rows.count, 9)
+        let zeroRows = sweep.rows.filter { $0[(try! sweep.column("alpha"))] == "0.0" }
+        XCTAssertEqual(zeroRows.count, 3)
+        XCTAssertEqual(Set(zeroRows.map { $0[(try! sweep.column("val_top1"))] }).count, 1, "α = 0 is the one zero-shot model")
+        XCTAssert(sweep.rows.allSatisfy { $0[(try! sweep.column("val_images"))] == "24" && $0[(try! sweep.column("select_images"))] == "24" })
+        // α = 1 is the run itself.
+        let b = try WeightSpace.load(dir.path + "/runs/b-s0", weights: weights)
+        let direct = try WeightSpace.top1(b.tensors, name: "b", on: try ImageFolder(root: TestPaths.sharedData, split: "val").limited(to: 24))
+        let bOwn = sweep.rows.first { $0[0] == "b-s0" && $0[(try! sweep.column("alpha"))] == "1.0" }!
+        XCTAssertEqual(Double(bOwn[(try! sweep.column("val_top1"))])!, direct.top1, accuracy: 1e-5)
+
+        let soups = try CSVTable.read(dir.path + "/soups.csv")
+        XCTAssertEqual(soups.rows.map { $0[0] }, ["seed soup a", "soup of all runs", "greedy soup"])
+        XCTAssertEqual(try CSVTable.read(dir.path + "/greedy_steps.csv").rows.count, 3)
+        let groups = try CSVTable.read(dir.path + "/alpha_groups.csv")
+        XCTAssertEqual(groups.rows.filter { $0[0] == "a" }.map { $0[(try! groups.column("n"))] }, ["2", "2", "2"])
+        XCTAssertEqual(try CSVTable.read(dir.path + "/wise_chosen.csv").rows.count, 3)
+
+        // A second study over the same directory evaluates nothing; a retrained run is scored anew.
+        let first = evaluations
+        XCTAssertGreaterThan(first, 10)
+        try study().run { if $0.contains(" on val:") || $0.contains(" on train-holdout:") { evaluations += 1 } }
+        XCTAssertEqual(evaluations, first, "everything came from scores.json")
+        try FileManager.default.removeItem(atPath: dir.path + "/runs/b-s0")
+        try writeRun("b-s0", in: dir.path, zero: zero, seed: 7, noise: 0.5)
+        try study().run { if $0.contains(" on val:") || $0.contains(" on train-holdout:") { evaluations += 1 } }
+        XCTAssertGreaterThan(evaluations, first + 2, "the retrained run's points and the soups holding it are new")
+    }
+}
