@@ -27,7 +27,7 @@ BIN := .build/release/woof-dist
 APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libjpeg-dev libpng-dev pkg-config iproute2 iputils-ping
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: bench-network publish-network publish-bench publish-attention report-html check-report smoke publish-results all pipeline predictions study bench-pytorch demo deps build test bench clean data weights baseline full lora results fuzz drills scaling attention report paper tex-deps
+.PHONY: weightspace publish-weightspace bench-network publish-network publish-bench publish-attention report-html check-report smoke publish-results all pipeline predictions study bench-pytorch demo deps build test bench clean data weights baseline full lora results fuzz drills scaling attention report paper tex-deps
 
 all: pipeline
 
@@ -115,6 +115,20 @@ study: build data weights full lora
 	$(BIN) study --dir output/study
 	@$(MAKE) --no-print-directory results
 	@echo "study: output/results/ has the study; 'make publish-results' makes it the paper's reference"
+
+# The weight-space study (WiSE-FT and model soups): the best and plain recipes of both modes
+# over 3 seeds, 5 epochs each, every run holding out 50 training images per class for
+# selection (about an hour per run on 2 cores; resumable like the study), then
+# `woof-dist weight-space`: α sweeps, seed soups and the greedy soup, every score cached in
+# output/weightspace/scores.json (rerun to resume). `make publish-weightspace` adopts its
+# tables as the paper's reference, keeping every other committed result.
+WS_GRID ?= study/weightspace.grid
+weightspace: build data weights
+	scripts/sweep.sh $(WS_GRID) --out output/weightspace --bin $(BIN)
+	$(BIN) weight-space --dir output/weightspace
+
+publish-weightspace: | build
+	$(BIN) results --output output --report-dir report/results --weightspace-only
 
 # Our bench next to PyTorch + timm + peft (PYTHON must have them; never installed here).
 bench-pytorch: build

@@ -65,6 +65,7 @@ struct Section {
         Section(title: "Per-class accuracy", make: "make baseline full lora", body: ReportSections.perClass),
         Section(title: "Training curves", make: "make full lora", body: ReportSections.curves),
         Section(title: "Accuracy vs what is trained and sent", make: "make study", body: ReportSections.tradeOff),
+        Section(title: "Weight-space ensembles (WiSE-FT, soups)", make: "make weightspace publish-weightspace", body: ReportSections.weightSpace),
         Section(title: "Data-parallel scaling", make: "make scaling", body: ReportSections.scaling),
         Section(title: "Over a network (emulated cluster)", make: "make bench-network (as root)", body: ReportSections.network),
         Section(title: "Speed against PyTorch", make: "make bench-pytorch", body: ReportSections.bench),

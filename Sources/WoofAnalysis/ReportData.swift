@@ -75,6 +75,9 @@ public enum ReportData {
         if !FileManager.default.fileExists(atPath: out + "/network/network.csv") {
             try refuseToDrop(reportDir + "/network.csv", missing: out + "/network/network.csv", unless: dropMissing)
         }
+        if !FileManager.default.fileExists(atPath: out + "/weightspace/alpha_sweep.csv") {
+            try refuseToDrop(reportDir + "/ws_alpha_sweep.csv", missing: out + "/weightspace/alpha_sweep.csv", unless: dropMissing)
+        }
         try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
         var written: [String] = []
         func write(_ name: String, _ text: String) throws {
@@ -98,6 +101,7 @@ public enum ReportData {
         try attentionExtras(out, into: &s, write: write)
         written += try attentionFigure(out, reportDir: reportDir, write: write, log: log)
         try optionalNumbers(out, reportDir: reportDir, dropMissing: dropMissing, into: &s, write: write, log: log)
+        try optionalWeightSpace(out, reportDir: reportDir, dropMissing: dropMissing, into: &s, write: write, log: log)
 
         try write("summary.json", String(decoding: try JSONFile.encoded(s), as: UTF8.self))
         return written

@@ -48,6 +48,7 @@ public enum ReportTeX {
         "study_available", "study_best_recipes_available", "study_best_spread_available", "study_final_available",
         "study_final_seeds_vary_available", "study_rank_grid_available", "study_ranks_available", "study_ranks_timed_available",
         "study_recipes_available", "study_seeds_available",
+        "ws_available", "ws_goal_met_available", "ws_greedy_available", "ws_seeds_available", "ws_soups_available",
     ]
 
     static func format(for key: String) throws -> Format {
@@ -470,11 +471,12 @@ public enum ReportTeX {
         if fm.fileExists(atPath: dir + "/" + AttentionFaithfulness.fileName) {
             out.append(("table_faithfulness.tex", try faithfulnessTable(try read(dir, AttentionFaithfulness.fileName))))
         }
+        out += try weightSpaceOutputs(dir)
         return out
     }
 
     /// Names `generated` may write; stale ones whose input went away are removed.
-    static let optionalOutputs = ["table_study.tex", "rank_sweep.csv", "table_bench.tex", "table_final.tex", "table_ranks.tex",
+    static let optionalOutputs = ["table_weightspace.tex", "figure_weightspace.tex", "table_study.tex", "rank_sweep.csv", "table_bench.tex", "table_final.tex", "table_ranks.tex",
                                   "table_faithfulness.tex", "table_network.tex"]
 
     // MARK: README

@@ -43,7 +43,7 @@ public enum Results {
     }
 
     /// A section of the results that can be replaced alone.
-    public enum Section: String, CaseIterable, Sendable { case attention, network, bench }
+    public enum Section: String, CaseIterable, Sendable { case attention, network, bench, weightspace }
 
     /// `woof-dist results`: output/results.md, then the paper's files in `reportDir` from
     /// `outputDir` (skipped with `texOnly`), then the LaTeX and README table from `reportDir`.
@@ -52,8 +52,8 @@ public enum Results {
     /// the results directory `thisRun.dir`, written to `thisRun.tex`.
     /// With `only`, just that section of `reportDir` is replaced from `outputDir`, keeping
     /// every other committed result: attention (`ReportData.collectAttention`), the emulated
-    /// network and the projection it calibrates (`collectNetwork`), or the speed benchmark
-    /// (`collectBench`).
+    /// network and the projection it calibrates (`collectNetwork`), the speed benchmark
+    /// (`collectBench`) or the weight-space study (`collectWeightSpace`).
     public static func run(outputDir: String, reportDir: String, readme: String?, texOnly: Bool, dropMissing: Bool = false,
                            only: Section? = nil, thisRun: (dir: String, tex: String)? = nil,
                            log: (String) -> Void) throws -> (markdown: String, files: [String]) {
@@ -63,6 +63,7 @@ public enum Results {
         case (false, .network?): files += try ReportData.collectNetwork(networkDir: outputDir + "/network", reportDir: reportDir)
         case (false, .attention?): files += try ReportData.collectAttention(outputDir: outputDir, reportDir: reportDir, log: log)
         case (false, .bench?): files += try ReportData.collectBench(benchDir: outputDir + "/bench", reportDir: reportDir)
+        case (false, .weightspace?): files += try ReportData.collectWeightSpace(dir: outputDir + "/weightspace", reportDir: reportDir)
         case (false, nil):
             md = try write(outputDir: outputDir)
             files.append(outputDir + "/results.md")

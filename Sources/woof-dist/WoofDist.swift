@@ -81,19 +81,22 @@ struct Results: ParsableCommand {
     var networkOnly = false
     @Flag(help: "Replace only the speed benchmark of --report-dir (bench.csv and its numbers) from --output's bench/ (scripts/bench-vs-pytorch.sh), keeping every other result.")
     var benchOnly = false
+    @Flag(help: "Replace only the weight-space study of --report-dir (ws_*.csv and its numbers) from --output's weightspace/ (woof-dist weight-space), keeping every other result.")
+    var weightspaceOnly = false
     @Option(help: "A results directory (e.g. output/results) to set beside --report-dir in the paper's appendix.")
     var thisRun: String?
     @Option(help: "Where the appendix comparing --this-run with --report-dir goes.")
     var thisRunTex = "report/build/this_run.tex"
     /// The one section an --…-only flag names (nil: all of them).
     var only: WoofAnalysis.Results.Section? {
-        let flags: [(Bool, WoofAnalysis.Results.Section)] = [(attentionOnly, .attention), (networkOnly, .network), (benchOnly, .bench)]
+        let flags: [(Bool, WoofAnalysis.Results.Section)] = [(attentionOnly, .attention), (networkOnly, .network), (benchOnly, .bench),
+                                                               (weightspaceOnly, .weightspace)]
         return flags.first { $0.0 }?.1
     }
 
     func validate() throws {
-        guard [attentionOnly, networkOnly, benchOnly].filter({ $0 }).count <= 1 else {
-            throw ValidationError("--attention-only, --network-only and --bench-only replace different sections: give one")
+        guard [attentionOnly, networkOnly, benchOnly, weightspaceOnly].filter({ $0 }).count <= 1 else {
+            throw ValidationError("--attention-only, --network-only, --bench-only and --weightspace-only replace different sections: give one")
         }
     }
 

@@ -64,6 +64,8 @@ final class WeightSpaceStudyTests: XCTestCase {
         XCTAssertEqual(groups.rows.filter { $0[0] == "a" }.map { $0[(try! groups.column("n"))] }, ["2", "2", "2"])
         XCTAssertEqual(try CSVTable.read(dir.path + "/wise_chosen.csv").rows.count, 3)
 
+        try checkReport(dir.path)
+
         // A second study over the same directory evaluates nothing; a retrained run is scored anew.
         let first = evaluations
         XCTAssertGreaterThan(first, 10)
@@ -73,5 +75,29 @@ final class WeightSpaceStudyTests: XCTestCase {
         try writeRun("b-s0", in: dir.path, zero: zero, seed: 7, noise: 0.5)
         try study().run { if $0.contains(" on val:") || $0.contains(" on train-holdout:") { evaluations += 1 } }
         XCTAssertGreaterThan(evaluations, first + 2, "the retrained run's points and the soups holding it are new")
+    }
+
+    /// The paper's side: the tables copied as ws_*.csv, the ws_* numbers (each with a macro
+    /// format), the table and the α-curve figure.
+    func checkReport(_ dir: String) throws {
+        var numbers = PaperNumbers()
+        var copied: [String] = []
+        try ReportData.weightSpaceNumbers(dir, into: &numbers) { name, text in
+            copied.append(name)
+            try AtomicFile.write(Data(text.utf8), to: dir + "/" + name)
+        }
+        XCTAssertEqual(copied.sorted(), WeightSpaceStudy.tableFiles.map { "ws_" + $0 }.sorted())
+        XCTAssertEqual(numbers["ws_runs_count"] as Int?, 3)
+        XCTAssertEqual(numbers["ws_a_seeds_count"] as Double?, 2)
+        for flag in ["ws_available", "ws_seeds_available", "ws_soups_available", "ws_greedy_available"] { XCTAssert(numbers.flag(flag), flag) }
+        let best: Double = try XCTUnwrap(numbers["ws_best_top1"])
+        let bestOfSoups = try CSVTable.read(dir + "/soups.csv")
+        XCTAssert(try bestOfSoups.rows.indices.allSatisfy { try bestOfSoups.double($0, "val_top1") <= best }, "the best is the best")
+        XCTAssertNotNil(numbers["ws_a_wise_top1"] as Double?)
+        XCTAssertNoThrow(try ReportTeX.macros(numbers), "every ws_ key has a format rule and every flag is declared")
+        let files = Dictionary(uniqueKeysWithValues: try ReportTeX.weightSpaceOutputs(dir))
+        let table = try XCTUnwrap(files["table_weightspace.tex"])
+        for needle in ["zero-shot head", "WiSE-FT", "greedy soup", "seed soup a"] { XCTAssert(table.contains(needle), needle) }
+        XCTAssertEqual(files["figure_weightspace.tex"]?.components(separatedBy: "\\addplot").count, 3, "one curve per recipe")
     }
 }

@@ -1,0 +1,122 @@
+import Foundation
+import WoofIO
+import WoofTrain
+
+/// The weight-space study's part of the paper's results (`woof-dist weight-space` wrote the
+/// CSVs into output/weightspace): copied as `ws_*.csv`, and the `ws_*` numbers.
+extension ReportData {
+    /// (file in the study directory, its copy in the results directory).
+    static let weightSpaceFiles = WeightSpaceStudy.tableFiles.map { ($0, "ws_" + $0) }
+    /// The goal for the best weight-space model's val top-1.
+    static let weightSpaceGoalTop1 = 0.953
+
+    /// `results --weightspace-only`: replaces the weight-space section of `reportDir` from
+    /// `dir` (output/weightspace), keeping every other result.
+    public static func collectWeightSpace(dir: String, reportDir: String) throws -> [String] {
+        let summaryPath = reportDir + "/summary.json"
+        var s = try JSONFile.read(PaperNumbers.self, from: summaryPath, missing: "run `make publish-results` first")
+        for k in Array(s.keys) where k.hasPrefix("ws_") { s.values[k] = nil }
+        var written: [String] = []
+        try weightSpaceNumbers(dir, into: &s) { name, text in
+            try AtomicFile.write(Data(text.utf8), to: reportDir + "/" + name)
+            written.append(reportDir + "/" + name)
+        }
+        try AtomicFile.write(try JSONFile.encoded(s), to: summaryPath)
+        return written + [summaryPath]
+    }
+
+    /// In a full `results`: the section when `out/weightspace` has its tables; else the
+    /// committed copies are kept (refused to drop) or, with `dropMissing`, removed.
+    static func optionalWeightSpace(_ out: String, reportDir: String, dropMissing: Bool, into s: inout PaperNumbers,
+                                    write: (String, String) throws -> Void, log: (String) -> Void) throws {
+        let dir = out + "/weightspace"
+        if FileManager.default.fileExists(atPath: dir + "/alpha_sweep.csv") { return try weightSpaceNumbers(dir, into: &s, write: write) }
+        try refuseToDrop(reportDir + "/ws_alpha_sweep.csv", missing: dir + "/alpha_sweep.csv", unless: dropMissing)
+        for (_, dst) in weightSpaceFiles { try? FileManager.default.removeItem(atPath: reportDir + "/" + dst) }
+        log("\(dir): no alpha_sweep.csv (optional: make weightspace); the paper marks it pending")
+    }
+
+    /// Reads the study's tables, copies them and sets the `ws_*` numbers.
+    static func weightSpaceNumbers(_ dir: String, into s: inout PaperNumbers, write: (String, String) throws -> Void) throws {
+        var tables: [String: CSVTable] = [:]
+        for (src, dst) in weightSpaceFiles {
+            let t = try CSVTable.read(dir + "/" + src, missing: "woof-dist weight-space writes it")
+            tables[src] = t
+            try write(dst, t.text)
+        }
+        let sweep = tables["alpha_sweep.csv"]!
+        guard !sweep.rows.isEmpty else { throw TrainError.io("\(dir)/alpha_sweep.csv: no rows") }
+        s["ws_runs_count"] = Set(try sweep.rows.indices.map { try sweep.string($0, "run") }).count
+        s["ws_alphas_count"] = Set(try sweep.rows.indices.map { try sweep.string($0, "alpha") }).count
+        if let z = try sweep.rows(where: ["alpha": "0.0"]).first {
+            s["ws_zero_shot_top1"] = try sweep.double(z, "val_top1")
+            s["ws_zero_shot_heldout_top1"] = try sweep.optionalDouble(z, "val_heldout_top1")
+            s["ws_heldout_images"] = try sweep.double(z, "val_heldout_images")
+            s["ws_select_images"] = try sweep.optionalDouble(z, "select_images")
+        }
+        var best: [(name: String, top1: Double, heldOut: Double?)] = []
+        try weightSpaceGroupNumbers(tables["alpha_groups.csv"]!, tables["wise_chosen.csv"]!, into: &s, best: &best)
+        try weightSpaceSoupNumbers(tables["soups.csv"]!, tables["greedy_steps.csv"]!, into: &s, best: &best)
+        s["ws_available"] = true
+        s["ws_goal_top1"] = weightSpaceGoalTop1
+        if let top = best.max(by: { $0.top1 < $1.top1 }) {
+            s["ws_best_group"] = top.name
+            s["ws_best_top1"] = top.top1
+            s["ws_best_heldout_top1"] = top.heldOut
+            s["ws_goal_met_available"] = top.top1 > weightSpaceGoalTop1
+        }
+    }
+
+    /// Per recipe: the runs (α = 1), WiSE-FT at the α chosen on the held-out training images
+    /// (mean ± std over seeds), and the best α of the val curve (an oracle, never reported as a result).
+    static func weightSpaceGroupNumbers(_ groups: CSVTable, _ chosen: CSVTable, into s: inout PaperNumbers,
+                                        best: inout [(name: String, top1: Double, heldOut: Double?)]) throws {
+        let names = Set(try groups.rows.indices.map { try groups.string($0, "group") }).sorted()
+        for g in names {
+            let k = "ws_" + slug(g)
+            let rows = try groups.rows(where: ["group": g])
+            if let own = try rows.first(where: { try groups.string($0, "alpha") == "1.0" }) {
+                s[k + "_seeds_count"] = try groups.double(own, "n")
+                s[k + "_run_top1"] = try groups.double(own, "val_top1_mean")
+                s[k + "_run_std_top1"] = try groups.double(own, "val_top1_std")
+                s[k + "_run_heldout_top1"] = try groups.optionalDouble(own, "val_heldout_top1_mean")
+            }
+            if let oracle = try rows.max(by: { try groups.double($0, "val_top1_mean") < groups.double($1, "val_top1_mean") }) {
+                s[k + "_oracle_alpha"] = try groups.double(oracle, "alpha")
+                s[k + "_oracle_top1"] = try groups.double(oracle, "val_top1_mean")
+            }
+            let picks = try chosen.rows(where: ["group": g])
+            guard !picks.isEmpty else { continue }
+            let top1 = Study.meanStd(try picks.map { try chosen.double($0, "val_top1") })
+            let heldOut = try picks.compactMap { try chosen.optionalDouble($0, "val_heldout_top1") }
+            let alphas = try picks.map { try chosen.double($0, "alpha") }
+            s[k + "_wise_top1"] = top1.mean
+            s[k + "_wise_std_top1"] = top1.std
+            s[k + "_wise_heldout_top1"] = heldOut.isEmpty ? nil : Study.meanStd(heldOut).mean
+            s[k + "_wise_alpha"] = (100 * alphas.reduce(0, +) / Double(alphas.count)).rounded() / 100
+            if let run: Double = s[k + "_run_top1"] { s[k + "_wise_gain_pp"] = 100 * (top1.mean - run) }
+            best.append(("WiSE-FT of \(g)", top1.mean, heldOut.isEmpty ? nil : Study.meanStd(heldOut).mean))
+        }
+        s["ws_seeds_available"] = try names.contains { g in
+            try groups.rows(where: ["group": g]).contains { try groups.double($0, "n") > 1 }
+        }
+    }
+
+    /// The soups: each recipe's seed soup, the soup of all runs, the greedy soup.
+    static func weightSpaceSoupNumbers(_ soups: CSVTable, _ steps: CSVTable, into s: inout PaperNumbers,
+                                       best: inout [(name: String, top1: Double, heldOut: Double?)]) throws {
+        for r in soups.rows.indices {
+            let name = try soups.string(r, "soup")
+            let k = name == "greedy soup" ? "ws_greedy" : name == "soup of all runs" ? "ws_soup_all"
+                : "ws_soup_" + slug(name.replacingOccurrences(of: "seed soup ", with: ""))
+            s[k + "_top1"] = try soups.double(r, "val_top1")
+            s[k + "_heldout_top1"] = try soups.optionalDouble(r, "val_heldout_top1")
+            s[k + "_select_top1"] = try soups.optionalDouble(r, "select_top1")
+            s[k + "_members_count"] = try soups.double(r, "n")
+            best.append((name, try soups.double(r, "val_top1"), try soups.optionalDouble(r, "val_heldout_top1")))
+        }
+        s["ws_soups_available"] = !soups.rows.isEmpty
+        s["ws_greedy_available"] = try soups.rows(where: ["soup": "greedy soup"]).count == 1
+        s["ws_greedy_offered_count"] = steps.rows.count
+    }
+}
