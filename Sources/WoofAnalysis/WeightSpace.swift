@@ -118,8 +118,7 @@ public enum WeightSpace {
             guard let summary = try JSONFile.readIfPresent(RunSummary.self, from: run + "/summary.json") else {
                 throw TrainError.invalidOption("\(run): not a training run (no summary.json); a greedy soup selects on the training images its runs held out")
             }
-            let n = summary.config.holdOut
-            guard n > 0 else {
+            guard let n = summary.config.holdOut else {
                 throw TrainError.invalidOption("\(run): trained on every training image (no --hold-out), so there is nothing to select on that it has not seen; retrain with --hold-out N")
             }
             if let p = perClass, p != n { throw TrainError.invalidOption("\(run): held out \(n) images per class, \(runs[0]) \(p): a greedy soup needs one selection split") }

@@ -73,6 +73,20 @@ public func defaultThreadsPerRank(_ comm: Communicator = .world) -> Int {
     max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, comm.localSize))
 }
 
+/// The run's training images (less those held out, then the first `limit`) and val images.
+func trainingData(_ cfg: TrainConfig, root: DataRoot, log: (String) -> Void) throws -> (train: ImageFolder, val: ImageFolder) {
+    var trainSet = try ImageFolder(root: root.path, split: "train")
+    var valSet = try ImageFolder(root: root.path, split: "val")
+    if let n = cfg.holdOut {
+        trainSet = try trainSet.holdingOut(perClass: n).kept
+        log("data: \(n) training images per class held out (the selection split of soup --greedy), not trained on")
+    }
+    if let l = cfg.limit { trainSet = trainSet.limited(to: l) }
+    if let l = cfg.evalLimit { valSet = valSet.limited(to: l) }
+    log("data: \(root.path) (from \(root.source.rawValue)): \(trainSet.count) train, \(valSet.count) val images, \(trainSet.classes.count) classes")
+    return (trainSet, valSet)
+}
+
 /// `woof-dist train`: resolves data and weights, builds the model and this rank's loaders,
 /// trains. Under `mpirun -np N` each rank takes batch/N images of its shard per step.
 public func runTraining(_ config: TrainConfig, resume: Bool, log rawLog: @escaping (String) -> Void) throws {
@@ -110,15 +124,7 @@ func runTrainingPhase(_ config: TrainConfig, resume: Bool, headFrom: String?, lo
     cfg.data = root.path
     cfg.weights = resolveWeights(explicit: config.weights.isEmpty ? nil : config.weights)
     cfg.out = config.out.isEmpty ? "output/\(config.mode)_model" : config.out
-    var trainSet = try ImageFolder(root: root.path, split: "train")
-    var valSet = try ImageFolder(root: root.path, split: "val")
-    if cfg.holdOut > 0 {
-        trainSet = try trainSet.holdingOut(perClass: cfg.holdOut).kept
-        log("data: \(cfg.holdOut) training images per class held out (the selection split of soup --greedy), not trained on")
-    }
-    if let l = cfg.limit { trainSet = trainSet.limited(to: l) }
-    if let l = cfg.evalLimit { valSet = valSet.limited(to: l) }
-    log("data: \(root.path) (from \(root.source.rawValue)): \(trainSet.count) train, \(valSet.count) val images, \(trainSet.classes.count) classes")
+    let (trainSet, valSet) = try trainingData(cfg, root: root, log: log)
     cfg.weightsFingerprint = try weightsFingerprint(cfg.weights)
     cfg.dataFingerprint = Fingerprint.list(trainSet.samples.map(\.relativePath))
     let model = try pretrainedForFineTuning(weights: cfg.weights, mode: cfg.trainMode, classes: trainSet.classes.count,

@@ -21,7 +21,7 @@ public struct TrainConfig: Codable, Equatable {
     public var limit: Int? = nil                     // first N training images (sorted path order)
     /// Training images per class kept out of training (`ImageFolder.holdingOut`): the split
     /// a greedy soup selects on. Applied before `limit`.
-    public var holdOut: Int = 0
+    public var holdOut: Int? = nil
     public var evalLimit: Int? = nil                 // first N validation images
     public var checkpointEvery: Int = 0              // steps; 0 = at epoch ends only
     public var data: String = ""
@@ -75,7 +75,7 @@ public struct TrainConfig: Codable, Equatable {
         labelSmoothing = try c.decodeIfPresent(Double.self, forKey: .labelSmoothing) ?? d.labelSmoothing
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
         limit = try c.decodeIfPresent(Int.self, forKey: .limit)
-        holdOut = try c.decodeIfPresent(Int.self, forKey: .holdOut) ?? d.holdOut
+        holdOut = try c.decodeIfPresent(Int.self, forKey: .holdOut)
         evalLimit = try c.decodeIfPresent(Int.self, forKey: .evalLimit)
         checkpointEvery = try c.decodeIfPresent(Int.self, forKey: .checkpointEvery) ?? d.checkpointEvery
         data = try c.decodeIfPresent(String.self, forKey: .data) ?? d.data
@@ -125,7 +125,7 @@ public struct TrainConfig: Codable, Equatable {
         guard loaderWorkers <= Self.maxThreads else { throw bad("--loader-workers must be at most \(Self.maxThreads) (4 × the \(Self.cores) cores)") }
         guard checkpointEvery >= 0 else { throw bad("--checkpoint-every must be ≥ 0") }
         if let l = limit, l <= 0 { throw bad("--limit must be positive") }
-        guard holdOut >= 0 else { throw bad("--hold-out must be ≥ 0 images per class") }
+        if let h = holdOut, h <= 0 { throw bad("--hold-out must be a positive number of images per class") }
         guard headInit == "random" || headInit == "imagenet" else { throw bad("--head-init must be random or imagenet, not '\(headInit)'") }
         guard layerDecay > 0, layerDecay <= 1 else { throw bad("--layer-decay must be in (0, 1]") }
         if let l = evalLimit, l <= 0 { throw bad("--eval-limit must be positive") }

@@ -41,7 +41,7 @@ struct Train: ParsableCommand {
     @Option(help: "Train on the first N training images only (sorted path order).")
     var limit: Int?
     @Option(help: "Keep N training images per class out of training (chosen by a hash of their paths): the selection split of `soup --greedy`.")
-    var holdOut: Int = 0
+    var holdOut: Int?
     @Option(help: "Evaluate on the first N validation images only.")
     var evalLimit: Int?
     @Option(help: "Evaluate on val after every N-th epoch (the last epoch always).")

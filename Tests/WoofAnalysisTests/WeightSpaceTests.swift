@@ -86,7 +86,7 @@ final class WeightSpaceTests: XCTestCase {
         let runs = ScratchDir("select-runs")
         func run(_ name: String, holdOut: Int) throws -> String {
             var summary = RunSummary.fixture()
-            summary.config.holdOut = holdOut
+            summary.config.holdOut = holdOut == 0 ? nil : holdOut
             let train = try ImageFolder(root: data.path, split: "train")
             summary.config.dataFingerprint = Fingerprint.list(try train.holdingOut(perClass: holdOut).kept.samples.map(\.relativePath))
             try FileManager.default.createDirectory(atPath: runs.path + "/" + name, withIntermediateDirectories: true)
