@@ -16,6 +16,15 @@ private func checkFreshOutput(_ out: String, inputs: [String]) throws {
     }
 }
 
+/// The α values of an `--alphas` list; nil unless every comma-separated field is a finite
+/// number (in [0, 1] when `unitInterval`).
+func parseAlphas(_ list: String, unitInterval: Bool) -> [Double]? {
+    let parts = list.split(separator: ",", omittingEmptySubsequences: false)
+    let values = parts.compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+    guard !list.isEmpty, values.count == parts.count, values.allSatisfy(\.isFinite) else { return nil }
+    return unitInterval && !values.allSatisfy({ $0 >= 0 && $0 <= 1 }) ? nil : values
+}
+
 struct Interpolate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "WiSE-FT: write (1 − α)·FROM + α·TO as a timm model (model.safetensors + config.json).",
@@ -132,12 +141,11 @@ struct AlphaSweep: ParsableCommand {
     @Option(help: "Pretrained weights behind `zero-shot` (default: weights/ or ../shared/weights).")
     var weights: String?
 
-    var alphaValues: [Double] { alphas.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) } }
+    var alphaValues: [Double] { parseAlphas(alphas, unitInterval: false) ?? [] }
 
     func validate() throws {
         guard !runs.isEmpty else { throw ValidationError("give at least one run directory") }
-        let parts = alphas.split(separator: ",")
-        guard !parts.isEmpty, alphaValues.count == parts.count, alphaValues.allSatisfy(\.isFinite) else {
+        guard parseAlphas(alphas, unitInterval: false) != nil else {
             throw ValidationError("--alphas must be comma-separated numbers, not '\(alphas)'")
         }
         if let l = limit, l <= 0 { throw ValidationError("--limit must be positive") }
@@ -186,8 +194,7 @@ struct WeightSpaceStudyCommand: ParsableCommand {
     var weights: String?
 
     func validate() throws {
-        let values = alphas.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.count == alphas.split(separator: ",").count, values.allSatisfy({ $0 >= 0 && $0 <= 1 }) else {
+        guard parseAlphas(alphas, unitInterval: true) != nil else {
             throw ValidationError("--alphas must be comma-separated numbers in [0, 1], not '\(alphas)'")
         }
         if let l = limit, l <= 0 { throw ValidationError("--limit must be positive") }
@@ -196,7 +203,7 @@ struct WeightSpaceStudyCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let study = try WeightSpaceStudy(dir: dir, weights: resolveWeights(explicit: weights), dataRoot: resolveDataRoot(explicit: data).path)
-            study.alphas = alphas.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            study.alphas = parseAlphas(alphas, unitInterval: true) ?? []
             study.limit = limit
             try study.run(log: logLine)
             logLine("wrote \(WeightSpaceStudy.tableFiles.map { dir + "/" + $0 }.joined(separator: ", "))")
