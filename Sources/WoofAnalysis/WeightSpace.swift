@@ -134,6 +134,12 @@ public enum WeightSpace {
         return try train.holdingOut(perClass: n).heldOut
     }
 
+    /// Images and correct predictions among `result`'s files from ImageNet's val split.
+    public static func imageNetValCounts(_ result: EvalResult) -> (images: Int, correct: Int) {
+        let held = result.predictions.filter { ReportData.isFromImageNetVal($0.path) }
+        return (held.count, held.filter { $0.label == $0.pred }.count)
+    }
+
     /// Top-1 of a timm state dict made in memory on `set` (`name` labels errors).
     public static func top1(_ tensors: [String: NamedTensor], name: String, on set: ImageFolder) throws -> EvalResult {
         let model = try modelForEvaluation(SafeTensorsFile(path: name, bytes: SafeTensorsFile.encode(tensors)))
@@ -224,11 +230,9 @@ public enum WeightSpace {
             for alpha in alphas {
                 let tensors = try interpolate(from: from, to: run, alpha: alpha)
                 let result = try top1(tensors, name: "\(run.name) at α \(alpha)", on: set)
-                var p = SweepPoint(run: run.name, alpha: alpha, images: result.images, correct: result.correct, heldOutImages: 0, heldOutCorrect: 0)
-                for pr in result.predictions where ReportData.isFromImageNetVal(pr.path) {
-                    p.heldOutImages += 1
-                    if pr.label == pr.pred { p.heldOutCorrect += 1 }
-                }
+                let held = imageNetValCounts(result)
+                let p = SweepPoint(run: run.name, alpha: alpha, images: result.images, correct: result.correct,
+                                   heldOutImages: held.images, heldOutCorrect: held.correct)
                 log(String(format: "%@ α %.2f: top-1 %.2f%% (%d images), held-out %d/%d", run.name, alpha,
                            100 * Double(p.correct) / Double(max(p.images, 1)), p.images, p.heldOutCorrect, p.heldOutImages))
                 points.append(p)

@@ -48,11 +48,9 @@ public final class WeightSpaceStudy {
                tensors: () throws -> [String: NamedTensor], log: (String) -> Void) throws -> Score {
         if let s = scores.first(where: { $0.model == key && $0.inputs == inputs && $0.split == split && $0.images == set.count }) { return s }
         let result = try WeightSpace.top1(try tensors(), name: key, on: set)
-        var s = Score(model: key, inputs: inputs, split: split, images: result.images, correct: result.correct, heldOutImages: 0, heldOutCorrect: 0)
-        for p in result.predictions where ReportData.isFromImageNetVal(p.path) {
-            s.heldOutImages += 1
-            if p.label == p.pred { s.heldOutCorrect += 1 }
-        }
+        let held = WeightSpace.imageNetValCounts(result)
+        let s = Score(model: key, inputs: inputs, split: split, images: result.images, correct: result.correct,
+                      heldOutImages: held.images, heldOutCorrect: held.correct)
         scores.append(s)
         try JSONFile.write(scores, to: cachePath)
         log(String(format: "%@ on %@: top-1 %.2f%% (%d images)%@", key, split, 100 * s.top1, s.images,
