@@ -36,7 +36,7 @@ public enum ReportTeX {
         ("_alpha", .general), ("_lr", .general), ("_decay", .general), ("_scale", .general), ("_us", .general),
         ("_smoothing", .general),
         ("_commit", .text), ("_cpu", .text), ("_targets", .text), ("_group", .text), ("_ranks", .text),
-        ("_dataset", .text), ("_class", .text), ("_caps", .text),
+        ("_dataset", .text), ("_class", .text), ("_caps", .text), ("_alphas", .text),
     ]
 
     /// Every flag the paper tests (`\ifStudyAvailable` …), one list: numbers.tex always

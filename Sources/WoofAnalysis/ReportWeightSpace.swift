@@ -47,7 +47,9 @@ extension ReportData {
         let sweep = tables["alpha_sweep.csv"]!
         guard !sweep.rows.isEmpty else { throw TrainError.io("\(dir)/alpha_sweep.csv: no rows") }
         s["ws_runs_count"] = Set(try sweep.rows.indices.map { try sweep.string($0, "run") }).count
-        s["ws_alphas_count"] = Set(try sweep.rows.indices.map { try sweep.string($0, "alpha") }).count
+        let alphas = Set(try sweep.rows.indices.map { try sweep.double($0, "alpha") }).sorted()
+        s["ws_alphas_count"] = alphas.count
+        s["ws_alphas"] = alphas.map { String(format: "%g", $0) }.joined(separator: ", ")
         if let z = try sweep.rows(where: ["alpha": "0.0"]).first {
             s["ws_zero_shot_top1"] = try sweep.double(z, "val_top1")
             s["ws_zero_shot_heldout_top1"] = try sweep.optionalDouble(z, "val_heldout_top1")
@@ -83,7 +85,10 @@ extension ReportData {
             }
             if let oracle = try rows.max(by: { try groups.double($0, "val_top1_mean") < groups.double($1, "val_top1_mean") }) {
                 s[k + "_oracle_alpha"] = try groups.double(oracle, "alpha")
-                s[k + "_oracle_top1"] = try groups.double(oracle, "val_top1_mean")
+                let top1 = try groups.double(oracle, "val_top1_mean")
+                s[k + "_oracle_top1"] = top1
+                s[k + "_oracle_below_goal_pp"] = 100 * (weightSpaceGoalTop1 - top1)
+                if let run: Double = s[k + "_run_top1"] { s[k + "_oracle_gain_pp"] = 100 * (top1 - run) }
             }
             let picks = try chosen.rows(where: ["group": g])
             guard !picks.isEmpty else { continue }
