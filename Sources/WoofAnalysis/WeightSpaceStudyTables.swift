@@ -11,7 +11,7 @@ extension WeightSpaceStudy {
         for (file, table) in zip(Self.tableFiles, tables) { try table.write(to: dir + "/" + file) }
     }
 
-    static func f(_ v: Double?, _ digits: Int = 5) -> String { v.map { $0.isFinite ? String(format: "%.\(digits)f", $0) : "" } ?? "" }
+    static func f(_ v: Double?, _ digits: Int = 6) -> String { v.map { $0.isFinite ? String(format: "%.\(digits)f", $0) : "" } ?? "" }
 
     static func sweepTable(_ runs: [Run], _ found: WeightSpaceFindings) -> CSVTable {
         var t = CSVTable(header: ["run", "group", "mode", "seed", "alpha", "val_images", "val_top1", "val_heldout_images",
