@@ -530,10 +530,10 @@ final class ReportTests: XCTestCase {
         let dir = Self.results + "/"
         let sweep = try CSVTable.read(dir + "ws_alpha_sweep.csv"), chosen = try CSVTable.read(dir + "ws_wise_chosen.csv")
         let soups = try CSVTable.read(dir + "ws_soups.csv")
-        // "Over N runs" (a plural), each scored at every α.
+        // Appendix G and the best model (a soup of all runs): at least two runs, each scored at every α.
         XCTAssertGreaterThanOrEqual(n("ws_runs_count"), 2)
         XCTAssertEqual(Double(sweep.rows.count), n("ws_runs_count") * n("ws_alphas_count"))
-        // "the best combination … reaches": the best val top-1 of the models chosen without val
+        // 4.5 "Weight-space averaging … peaks at": the best val top-1 of the models chosen without val
         // (each recipe's WiSE-FT at its held-out α, the soups), and above/short of the goal as said.
         var candidates = try soups.rows.indices.map { try soups.double($0, "val_top1") }
         for g in Set(try chosen.rows.indices.map { try chosen.string($0, "group") }) {
