@@ -537,9 +537,9 @@ public enum ReportTeX {
         return String(readme[b.upperBound..<e.lowerBound])
     }
 
-    /// Writes every generated file into `reportDir` (removing stale optional ones) and, when
-    /// `readme` is given, rewrites its results block. Returns the paths written.
-    public static func write(reportDir dir: String, readme: String?) throws -> [String] {
+    /// Writes every generated file into `reportDir` (removing stale optional ones). Returns
+    /// the paths written.
+    public static func write(reportDir dir: String) throws -> [String] {
         var written: [String] = []
         let files = try generated(reportDir: dir)
         for (name, text) in files {
@@ -549,13 +549,15 @@ public enum ReportTeX {
         for name in optionalOutputs where !files.contains(where: { $0.name == name }) {
             try? FileManager.default.removeItem(atPath: dir + "/" + name)
         }
-        if let readme {
-            guard let text = try? String(contentsOfFile: readme, encoding: .utf8) else { throw TrainError.io("\(readme): cannot read") }
-            let summary = try JSONFile.read(PaperNumbers.self, from: dir + "/summary.json")
-            let updated = try replacingReadmeBlock(text, with: try readmeBlock(summary), path: readme)
-            if updated != text { try AtomicFile.write(Data(updated.utf8), to: readme) }
-            written.append(readme)
-        }
         return written
+    }
+
+    /// Rewrites the results block of `readme` from `reportDir`'s summary.json.
+    public static func writeReadme(_ readme: String, reportDir dir: String) throws -> [String] {
+        guard let text = try? String(contentsOfFile: readme, encoding: .utf8) else { throw TrainError.io("\(readme): cannot read") }
+        let summary = try JSONFile.read(PaperNumbers.self, from: dir + "/summary.json")
+        let updated = try replacingReadmeBlock(text, with: try readmeBlock(summary), path: readme)
+        if updated != text { try AtomicFile.write(Data(updated.utf8), to: readme) }
+        return [readme]
     }
 }

@@ -36,17 +36,12 @@ public enum Results {
         return s
     }
 
-    public static func write(outputDir: String) throws -> String {
-        let md = try markdown(outputDir: outputDir)
-        try AtomicFile.write(Data(md.utf8), to: outputDir + "/results.md")
-        return md
-    }
-
     /// A section of the results that can be replaced alone.
     public enum Section: String, CaseIterable, Sendable { case attention, network, bench, weightspace }
 
-    /// `woof-dist results`: output/results.md, then the paper's files in `reportDir` from
-    /// `outputDir` (skipped with `texOnly`), then the LaTeX and README table from `reportDir`.
+    /// `woof-dist results`: the paper's files in `reportDir` from `outputDir` (skipped with
+    /// `texOnly`) and the LaTeX from them, all or nothing (`StagedDirectory`); then
+    /// output/results.md and the README table.
     /// Returns the markdown (empty with `texOnly`) and the paths written.
     /// With `thisRun`, also the paper's appendix comparing `reportDir` (the reference) with
     /// the results directory `thisRun.dir`, written to `thisRun.tex`.
@@ -57,6 +52,28 @@ public enum Results {
     public static func run(outputDir: String, reportDir: String, readme: String?, texOnly: Bool, dropMissing: Bool = false,
                            only: Section? = nil, thisRun: (dir: String, tex: String)? = nil,
                            log: (String) -> Void) throws -> (markdown: String, files: [String]) {
+        // reportDir changes as a set: a failure anywhere (a missing input, a number without a
+        // format rule) leaves every committed result as it was.
+        let (md, staged) = try StagedDirectory.update(reportDir) { staging -> (String, [String]) in
+            let r = try write(outputDir: outputDir, reportDir: staging, texOnly: texOnly, dropMissing: dropMissing, only: only, log: log)
+            return (r.markdown, r.files.map { StagedDirectory.original($0, staging: staging, dir: reportDir) })
+        }
+        var files = staged
+        if !md.isEmpty {
+            try AtomicFile.write(Data(md.utf8), to: outputDir + "/results.md")
+            files.insert(outputDir + "/results.md", at: 0)
+        }
+        if let readme { files += try ReportTeX.writeReadme(readme, reportDir: reportDir) }
+        if let thisRun {
+            try ReportThisRun.write(referenceDir: reportDir, runDir: thisRun.dir, to: thisRun.tex)
+            files.append(thisRun.tex)
+        }
+        return (md, files)
+    }
+
+    /// The part of `run` that writes into `reportDir`; the markdown is returned, not written.
+    static func write(outputDir: String, reportDir: String, texOnly: Bool, dropMissing: Bool, only: Section?,
+                      log: (String) -> Void) throws -> (markdown: String, files: [String]) {
         var md = "", files: [String] = []
         switch (texOnly, only) {
         case (true, _): break
@@ -65,15 +82,10 @@ public enum Results {
         case (false, .bench?): files += try ReportData.collectBench(benchDir: outputDir + "/bench", reportDir: reportDir)
         case (false, .weightspace?): files += try ReportData.collectWeightSpace(dir: outputDir + "/weightspace", reportDir: reportDir)
         case (false, nil):
-            md = try write(outputDir: outputDir)
-            files.append(outputDir + "/results.md")
+            md = try markdown(outputDir: outputDir)
             files += try ReportData.collect(outputDir: outputDir, reportDir: reportDir, dropMissing: dropMissing, log: log)
         }
-        files += try ReportTeX.write(reportDir: reportDir, readme: readme)
-        if let thisRun {
-            try ReportThisRun.write(referenceDir: reportDir, runDir: thisRun.dir, to: thisRun.tex)
-            files.append(thisRun.tex)
-        }
+        files += try ReportTeX.write(reportDir: reportDir)
         return (md, files)
     }
 }

@@ -452,6 +452,37 @@ final class ReportTests: XCTestCase {
         XCTAssertNoThrow(try ReportTeX.macros(after))
     }
 
+    /// `results --weightspace-only` changes report/results as a set: when something fails after
+    /// the section's files were copied (here a number with no format rule, found while writing
+    /// the LaTeX), every file is as it was; once the cause is gone, the section is replaced.
+    func testAFailedPublishLeavesTheResultsAsTheyWere() throws {
+        guard try summary().flag("ws_available") else { return }
+        let scratch = ScratchDir("woof-publish"), report = scratch.file("results"), out = scratch.file("output")
+        try FileManager.default.copyItem(atPath: Self.results, toPath: report)
+        scratch.mkdir("output/weightspace")
+        for (src, dst) in ReportData.weightSpaceFiles {
+            try FileManager.default.copyItem(atPath: Self.results + "/" + dst, toPath: out + "/weightspace/" + src)
+        }
+        var s = try summary()
+        s["ws_runs_count"] = Int(99)
+        s["zz_no_format_rule"] = 1.0
+        try AtomicFile.write(try JSONFile.encoded(s), to: report + "/summary.json")
+        let before = try StagedDirectory.files(under: report).map { try Data(contentsOf: URL(fileURLWithPath: report + "/" + $0)) }
+        XCTAssertThrowsError(try Results.run(outputDir: out, reportDir: report, readme: nil, texOnly: false, only: .weightspace, log: { _ in })) {
+            XCTAssert("\($0)".contains("zz_no_format_rule"), "\($0)")
+        }
+        let after = try StagedDirectory.files(under: report).map { try Data(contentsOf: URL(fileURLWithPath: report + "/" + $0)) }
+        XCTAssert(before == after, "a failed publish changed report/results")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch.path).sorted(), ["output", "results"])
+
+        s.values["zz_no_format_rule"] = nil
+        try AtomicFile.write(try JSONFile.encoded(s), to: report + "/summary.json")
+        _ = try Results.run(outputDir: out, reportDir: report, readme: nil, texOnly: false, only: .weightspace, log: { _ in })
+        let published = try JSONFile.read(PaperNumbers.self, from: report + "/summary.json")
+        XCTAssertEqual(published.values["ws_runs_count"], try summary().values["ws_runs_count"])
+        XCTAssertNotEqual(published.values["ws_runs_count"], .integer(99))
+    }
+
     /// bench.csv with the gemm roofline gets two more columns; the products timed are the
     /// linear layers' forward and both backward products, whose FLOPs the model's count agrees with.
     func testBenchTableShowsTheRooflineWhenMeasuredAndGemmShapesMatchTheFLOPCount() throws {
