@@ -102,9 +102,22 @@ extension ReportData {
             if let run: Double = s[k + "_run_top1"] { s[k + "_wise_gain_pp"] = 100 * (top1.mean - run) }
             best.append(("WiSE-FT of \(g)", top1.mean, heldOut.isEmpty ? nil : Study.meanStd(heldOut).mean))
         }
+        topOracle(names, into: &s)
         s["ws_seeds_available"] = try names.contains { g in
             try groups.rows(where: ["group": g]).contains { try groups.double($0, "n") > 1 }
         }
+    }
+
+    /// The recipe whose val curve reaches highest (`ws_top_oracle_*`): the bound the "why"
+    /// sentence compares with the goal.
+    static func topOracle(_ groups: [String], into s: inout PaperNumbers) {
+        let peaks = groups.compactMap { g -> (String, Double)? in
+            guard let top1: Double = s["ws_" + slug(g) + "_oracle_top1"] else { return nil }
+            return (g, top1)
+        }
+        guard let (g, _) = peaks.max(by: { $0.1 < $1.1 }) else { return }
+        s["ws_top_oracle_group"] = g
+        for suffix in ["_alpha", "_top1", "_gain_pp", "_below_goal_pp"] { s.values["ws_top_oracle" + suffix] = s.values["ws_" + slug(g) + "_oracle" + suffix] }
     }
 
     /// The soups: each recipe's seed soup, the soup of all runs, the greedy soup.
