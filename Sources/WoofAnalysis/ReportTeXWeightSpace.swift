@@ -53,12 +53,13 @@ extension ReportTeX {
     static func weightSpaceFigure(_ groups: CSVTable) throws -> String {
         let names = Set(try groups.rows.indices.map { try groups.string($0, "group") }).sorted()
         var s = "\\begin{tikzpicture}\n\\begin{axis}[width=\\columnwidth, height=4.2cm, xlabel={$\\alpha$ (0: zero-shot, 1: fine-tuned)},"
-        s += " ylabel={val top-1 (\\%)}, xmin=0, xmax=1, legend pos=south east, legend style={font=\\scriptsize},"
+        s += " ylabel={val top-1 (\\%)}, xmin=0, xmax=1, legend pos=south west, legend style={font=\\scriptsize},"
         s += " tick label style={font=\\scriptsize}, label style={font=\\small}]\n"
         for g in names {
             let rows = try groups.rows(where: ["group": g]).sorted { try groups.double($0, "alpha") < groups.double($1, "alpha") }
             let points = try rows.map { "(\(try groups.string($0, "alpha")),\(fixed(100 * (try groups.double($0, "val_top1_mean")), 3)))" }
-            // LoRA in the LoRA colour, full in the full colour; the plain recipes dashed.
+            // LoRA in the LoRA colour, full in the full colour; the plain recipes dashed. The legend sits
+            // bottom left, where no curve goes: every curve starts at the zero-shot head.
             let style = (g.contains("lora") ? "lorac, mark=" : "fullc, mark=") + (g.contains("lora") ? "*" : "square*") + (g.hasPrefix("plain") ? ", dashed" : "")
             s += "\\addplot[\(style), mark size=1.2pt] coordinates {\(points.joined(separator: " "))};\n"
             s += "\\addlegendentry{\\code{\(escape(g))}}\n"
