@@ -119,13 +119,13 @@ study: build data weights full lora
 # The weight-space study (WiSE-FT and model soups): the best and plain recipes of both modes
 # over 3 seeds, 5 epochs each, every run holding out 50 training images per class for
 # selection (about an hour per run on 2 cores; resumable like the study), then
-# `woof-dist weight-space`: α sweeps, seed soups and the greedy soup, every score cached in
+# `woof-dist weight-space`: α sweeps, seed soups, the greedy soup and (apart) flip TTA, every score cached in
 # output/weightspace/scores.json (rerun to resume). `make publish-weightspace` adopts its
 # tables as the paper's reference, keeping every other committed result.
 WS_GRID ?= study/weightspace.grid
 weightspace: build data weights
 	scripts/sweep.sh $(WS_GRID) --out output/weightspace --bin $(BIN)
-	$(BIN) weight-space --dir output/weightspace
+	$(BIN) weight-space --dir output/weightspace --flip-tta
 
 publish-weightspace: | build
 	$(BIN) results --output output --report-dir report/results --weightspace-only

@@ -48,7 +48,7 @@ public enum ReportTeX {
         "study_available", "study_best_recipes_available", "study_best_spread_available", "study_final_available",
         "study_final_seeds_vary_available", "study_rank_grid_available", "study_ranks_available", "study_ranks_timed_available",
         "study_recipes_available", "study_seeds_available",
-        "ws_available", "ws_goal_met_available", "ws_greedy_available", "ws_seeds_available", "ws_soups_available",
+        "ws_available", "ws_flip_available", "ws_flip_goal_met_available", "ws_goal_met_available", "ws_greedy_available", "ws_seeds_available", "ws_soups_available",
     ]
 
     static func format(for key: String) throws -> Format {

@@ -59,6 +59,7 @@ extension ReportData {
         var best: [(name: String, top1: Double, heldOut: Double?)] = []
         try weightSpaceGroupNumbers(tables["alpha_groups.csv"]!, tables["wise_chosen.csv"]!, into: &s, best: &best)
         try weightSpaceSoupNumbers(tables["soups.csv"]!, tables["greedy_steps.csv"]!, into: &s, best: &best)
+        try weightSpaceFlipNumbers(tables["flip_tta.csv"]!, into: &s)
         s["ws_available"] = true
         s["ws_goal_top1"] = weightSpaceGoalTop1
         if let top = best.max(by: { $0.top1 < $1.top1 }) {
@@ -125,8 +126,7 @@ extension ReportData {
                                        best: inout [(name: String, top1: Double, heldOut: Double?)]) throws {
         for r in soups.rows.indices {
             let name = try soups.string(r, "soup")
-            let k = name == "greedy soup" ? "ws_greedy" : name == "soup of all runs" ? "ws_soup_all"
-                : "ws_soup_" + slug(name.replacingOccurrences(of: "seed soup ", with: ""))
+            let k = "ws_" + soupKey(name)
             s[k + "_top1"] = try soups.double(r, "val_top1")
             s[k + "_heldout_top1"] = try soups.optionalDouble(r, "val_heldout_top1")
             s[k + "_select_top1"] = try soups.optionalDouble(r, "select_top1")
@@ -136,5 +136,33 @@ extension ReportData {
         s["ws_soups_available"] = !soups.rows.isEmpty
         s["ws_greedy_available"] = try soups.rows(where: ["soup": "greedy soup"]).count == 1
         s["ws_greedy_offered_count"] = steps.rows.count
+    }
+
+    /// `greedy soup` → `greedy`, `soup of all runs` → `soup_all`, `seed soup best-lora` → `soup_best_lora`.
+    static func soupKey(_ name: String) -> String {
+        name == "greedy soup" ? "greedy" : name == "soup of all runs" ? "soup_all"
+            : name == "zero-shot" ? "zero_shot" : "soup_" + slug(name.replacingOccurrences(of: "seed soup ", with: ""))
+    }
+
+    /// Flip TTA (`ws_flip_*`), apart from the weight-space results because it doubles the
+    /// inference cost: each model's val and ImageNet-val top-1 with it, the change it makes,
+    /// and the best model under it against the goal.
+    static func weightSpaceFlipNumbers(_ flips: CSVTable, into s: inout PaperNumbers) throws {
+        var best: (name: String, top1: Double, heldOut: Double?)?
+        for r in flips.rows.indices {
+            let name = try flips.string(r, "model"), k = "ws_flip_" + soupKey(name)
+            let top1 = try flips.double(r, "flip_val_top1"), heldOut = try flips.optionalDouble(r, "flip_val_heldout_top1")
+            s[k + "_top1"] = top1
+            s[k + "_heldout_top1"] = heldOut
+            s[k + "_gain_pp"] = 100 * (top1 - (try flips.double(r, "val_top1")))
+            if let h = heldOut, let plain = try flips.optionalDouble(r, "val_heldout_top1") { s[k + "_heldout_gain_pp"] = 100 * (h - plain) }
+            if name != "zero-shot", best.map({ top1 > $0.top1 }) ?? true { best = (name, top1, heldOut) }
+        }
+        s["ws_flip_available"] = !flips.rows.isEmpty
+        guard let best else { return }
+        s["ws_flip_best_group"] = best.name
+        s["ws_flip_best_top1"] = best.top1
+        s["ws_flip_best_heldout_top1"] = best.heldOut
+        s["ws_flip_goal_met_available"] = best.top1 > weightSpaceGoalTop1
     }
 }

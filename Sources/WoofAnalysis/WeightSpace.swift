@@ -140,10 +140,11 @@ public enum WeightSpace {
         return (held.count, held.filter { $0.label == $0.pred }.count)
     }
 
-    /// Top-1 of a timm state dict made in memory on `set` (`name` labels errors).
-    public static func top1(_ tensors: [String: NamedTensor], name: String, on set: ImageFolder) throws -> EvalResult {
+    /// Top-1 of a timm state dict made in memory on `set` (`name` labels errors), with
+    /// horizontal-flip test-time augmentation when `flipTTA`.
+    public static func top1(_ tensors: [String: NamedTensor], name: String, on set: ImageFolder, flipTTA: Bool = false) throws -> EvalResult {
         let model = try modelForEvaluation(SafeTensorsFile(path: name, bytes: SafeTensorsFile.encode(tensors)))
-        return try evaluate(model: model, loader: BatchLoader(dataset: set, batchSize: 32, mode: .eval))
+        return try evaluate(model: model, loader: BatchLoader(dataset: set, batchSize: 32, mode: .eval), flipTTA: flipTTA)
     }
 
     /// Where a combined model came from (`weight_space.json` beside its model.safetensors):

@@ -12,7 +12,8 @@ import WoofTrain
 /// soup of all runs and the greedy soup (selected on the held-out training images). Every
 /// score is cached in `scores.json` as soon as it exists, so a stopped study resumes; a
 /// retrained run has a new fingerprint, so its old scores are not reused. Writes
-/// `alpha_sweep.csv`, `alpha_groups.csv`, `wise_chosen.csv`, `soups.csv` and `greedy_steps.csv`.
+/// `alpha_sweep.csv`, `alpha_groups.csv`, `wise_chosen.csv`, `soups.csv`, `greedy_steps.csv` and
+/// `flip_tta.csv` (with `flipTTA`: the zero-shot model and the soups under flip test-time augmentation).
 public final class WeightSpaceStudy {
     /// One evaluation: a model (named by what it is and by its inputs' fingerprints) on a split.
     public struct Score: Codable, Equatable {
@@ -35,6 +36,9 @@ public final class WeightSpaceStudy {
     let weights: String, dataRoot: String
     /// Evaluate on the first N images of each split only (tests).
     public var limit: Int?
+    /// Also score the zero-shot model and each soup on val with horizontal-flip test-time
+    /// augmentation (twice the inference cost); without it only flip scores already cached are tabled.
+    public var flipTTA = false
     private(set) var scores: [Score] = []
     var cachePath: String { dir + "/scores.json" }
 
@@ -46,8 +50,8 @@ public final class WeightSpaceStudy {
     /// Scores `key` on `set` (named `split`), from the cache when it holds it.
     func score(_ key: String, inputs: [String], on set: ImageFolder, split: String,
                tensors: () throws -> [String: NamedTensor], log: (String) -> Void) throws -> Score {
-        if let s = scores.first(where: { $0.model == key && $0.inputs == inputs && $0.split == split && $0.images == set.count }) { return s }
-        let result = try WeightSpace.top1(try tensors(), name: key, on: set)
+        if let s = cached(key, inputs: inputs, on: set, split: split) { return s }
+        let result = try WeightSpace.top1(try tensors(), name: key, on: set, flipTTA: split.hasSuffix(Self.flipSuffix))
         let held = WeightSpace.imageNetValCounts(result)
         let s = Score(model: key, inputs: inputs, split: split, images: result.images, correct: result.correct,
                       heldOutImages: held.images, heldOutCorrect: held.correct)
@@ -56,6 +60,13 @@ public final class WeightSpaceStudy {
         log(String(format: "%@ on %@: top-1 %.2f%% (%d images)%@", key, split, 100 * s.top1, s.images,
                    s.heldOutTop1.map { String(format: ", ImageNet-val images %.2f%% (%d)", 100 * $0, s.heldOutImages) } ?? ""))
         return s
+    }
+
+    /// The split name under which flip-TTA scores of `split` are cached.
+    static let flipSuffix = "+flip"
+
+    func cached(_ key: String, inputs: [String], on set: ImageFolder, split: String) -> Score? {
+        scores.first { $0.model == key && $0.inputs == inputs && $0.split == split && $0.images == set.count }
     }
 
     /// The finished runs (a summary.json), seed 0 of every recipe before any seed 1.

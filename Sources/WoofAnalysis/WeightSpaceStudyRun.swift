@@ -10,6 +10,9 @@ struct WeightSpaceFindings {
     var points: [SweepPoint] = []
     var soups: [Soup] = []
     var greedySteps: [WeightSpace.GreedyStep] = []
+    /// Flip test-time augmentation of the zero-shot model and of each soup, beside its plain val score.
+    struct Flip { var name: String, members: [String], val: WeightSpaceStudy.Score, flipped: WeightSpaceStudy.Score }
+    var flips: [Flip] = []
 }
 
 extension WeightSpaceStudy {
@@ -32,6 +35,7 @@ extension WeightSpaceStudy {
             }
         }
         try soups(runs, val: val, selection: selection, into: &found, log: log)
+        try flipScores(runs, zero: zero, val: val, into: &found, log: log)
         try writeTables(runs, found)
     }
 
@@ -86,5 +90,27 @@ extension WeightSpaceStudy {
                                   tensors: { try WeightSpace.average(models) }, log: log).top1
         }, log: log)
         return (soup.map { byModel[$0.name]! }, steps)
+    }
+}
+
+extension WeightSpaceStudy {
+    /// Flip TTA on val for the zero-shot model and every soup: scored when `flipTTA`, else
+    /// taken from the cache when there (so a later study without the flag keeps the table).
+    func flipScores(_ runs: [Run], zero: WeightSpace.Model, val: ImageFolder, into found: inout WeightSpaceFindings,
+                    log: (String) -> Void) throws {
+        let byName = Dictionary(uniqueKeysWithValues: runs.map { ($0.name, $0) })
+        var models: [(name: String, inputs: [String], members: [Run], plain: Score)] = []
+        if let z = found.points.first(where: { $0.alpha == 0 }) { models.append(("zero-shot", [zero.start], [], z.val)) }
+        for s in found.soups {
+            let members = s.members.map { byName[$0]! }
+            models.append((s.name, members.map(\.fingerprint), members, s.val))
+        }
+        let split = "val" + Self.flipSuffix
+        for m in models {
+            let tensors = { m.members.isEmpty ? zero.tensors : try WeightSpace.average(m.members.map(\.model)) }
+            let flipped = flipTTA ? try score(m.name, inputs: m.inputs, on: val, split: split, tensors: tensors, log: log)
+                : cached(m.name, inputs: m.inputs, on: val, split: split)
+            if let flipped { found.flips.append(.init(name: m.name, members: m.members.map(\.name), val: m.plain, flipped: flipped)) }
+        }
     }
 }

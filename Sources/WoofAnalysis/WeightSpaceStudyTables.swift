@@ -3,11 +3,11 @@ import WoofIO
 
 /// The weight-space study's CSVs (`WeightSpaceStudy.run`), read by `results` and the paper.
 extension WeightSpaceStudy {
-    public static let tableFiles = ["alpha_sweep.csv", "alpha_groups.csv", "wise_chosen.csv", "soups.csv", "greedy_steps.csv"]
+    public static let tableFiles = ["alpha_sweep.csv", "alpha_groups.csv", "wise_chosen.csv", "soups.csv", "greedy_steps.csv", "flip_tta.csv"]
 
     func writeTables(_ runs: [Run], _ found: WeightSpaceFindings) throws {
         let tables = [Self.sweepTable(runs, found), Self.groupTable(runs, found), Self.chosenTable(runs, found),
-                      Self.soupTable(found), Self.greedyTable(found)]
+                      Self.soupTable(found), Self.greedyTable(found), Self.flipTable(found)]
         for (file, table) in zip(Self.tableFiles, tables) { try table.write(to: dir + "/" + file) }
     }
 
@@ -75,6 +75,16 @@ extension WeightSpaceStudy {
         var t = CSVTable(header: ["step", "model", "select_top1", "kept"])
         for (i, s) in found.greedySteps.enumerated() {
             t.append(["\(i + 1)", (s.model as NSString).lastPathComponent, f(s.heldInTop1), s.kept ? "yes" : "no"])
+        }
+        return t
+    }
+
+    /// Flip TTA beside the plain score (rows only for what was scored with `--flip-tta`).
+    static func flipTable(_ found: WeightSpaceFindings) -> CSVTable {
+        var t = CSVTable(header: ["model", "n", "members", "val_top1", "val_heldout_top1", "flip_val_top1", "flip_val_heldout_top1"])
+        for m in found.flips {
+            t.append([m.name, "\(m.members.count)", m.members.joined(separator: " "), f(m.val.top1), f(m.val.heldOutTop1),
+                      f(m.flipped.top1), f(m.flipped.heldOutTop1)])
         }
         return t
     }

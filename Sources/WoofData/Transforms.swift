@@ -165,6 +165,17 @@ func writeNormalizedCHW(_ src: UnsafePointer<UInt8>, side: Int, flip: Bool, into
     }
 }
 
+/// Mirrors `count` CHW images (`channels` planes of side × side floats) left to right, in
+/// place: the eval transform's centre crop is symmetric, so this is the transform of the
+/// mirrored photo up to a pixel of centring (flip test-time augmentation).
+public func mirrorHorizontally(_ images: UnsafeMutablePointer<Float>, count: Int, channels: Int, side: Int) {
+    for row in 0..<(count * channels * side) {
+        let r = images + row * side
+        var (i, j) = (0, side - 1)
+        while i < j { (r[i], r[j]) = (r[j], r[i]); i += 1; j -= 1 }
+    }
+}
+
 /// timm's eval transform of a decoded image into `out` (3·224·224 floats, CHW).
 public func evalTransform(_ image: RGBImage, into out: UnsafeMutablePointer<Float>) {
     let ws = TransformWorkspace()

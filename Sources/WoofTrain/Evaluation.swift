@@ -12,6 +12,8 @@ public struct EvalOptions {
     public var split = "val"
     /// For a 1000-class model: score only the ten ImageWoof classes' ImageNet logits.
     public var zeroShot = false
+    /// Score each image by the mean logits of it and its mirror (two forward passes).
+    public var flipTTA = false
     /// Per-image predictions (CSV) and the summary (JSON), when set.
     public var predictions: String?
     public var summary: String?
@@ -50,13 +52,13 @@ public func runEvaluation(_ o: EvalOptions, log: (String) -> Void) throws -> Str
     let model = try modelForEvaluation(weights: path)
     if o.zeroShot && model.config.numClasses != 1000 { throw TrainError.invalidOption("--zero-shot needs a 1000-class ImageNet model") }
     try checkClasses(of: path, classes: model.config.numClasses, against: set)
-    log("evaluating \(path) (\(model.config.numClasses) classes\(o.zeroShot ? ", zero-shot on the ten ImageWoof classes" : "")) on \(root.path)/\(o.split): \(set.count) images")
+    log("evaluating \(path) (\(model.config.numClasses) classes\(o.zeroShot ? ", zero-shot on the ten ImageWoof classes" : "")\(o.flipTTA ? ", horizontal-flip TTA" : "")) on \(root.path)/\(o.split): \(set.count) images")
     let loader = BatchLoader(dataset: set, batchSize: o.batchSize, mode: .eval, workers: 2, prefetch: 2)
-    let result = try evaluate(model: model, loader: loader, zeroShot: o.zeroShot, progress: Progress("eval", total: set.count))
+    let result = try evaluate(model: model, loader: loader, zeroShot: o.zeroShot, flipTTA: o.flipTTA, progress: Progress("eval", total: set.count))
     let names = ImageWoof.names(set.classes)
     if let p = o.predictions { try result.writePredictions(to: p); log("predictions: \(p)") }
     if let p = o.summary {
-        try JSONFile.write(EvalSummary(result, weights: path, zeroShot: o.zeroShot, classNames: names), to: p)
+        try JSONFile.write(EvalSummary(result, weights: path, zeroShot: o.zeroShot, flipTTA: o.flipTTA, classNames: names), to: p)
         log("summary: \(p)")
     }
     return result.table(classNames: names)

@@ -57,10 +57,11 @@ public struct EvalResult: Codable {
 /// Runs a model over an eval loader. For a 1000-class model `zeroShot` restricts the logits
 /// to the ImageWoof classes' ImageNet indices; without it the 1000-way argmax is reported
 /// (`pred` is then an ImageNet index and counts as correct when it is the label's index).
-/// With `comm`, each rank evaluates its shard of the split and the counts are summed over
+/// With `flipTTA`, each image is scored by the mean of its logits and its mirror's (two
+/// forward passes). With `comm`, each rank evaluates its shard of the split and the counts are summed over
 /// ranks (per-image predictions stay local). With `tape` (a training step's), the forward
 /// passes reuse its arena instead of allocating their own.
-public func evaluate(model: VisionTransformer, loader: BatchLoader, zeroShot: Bool = false,
+public func evaluate(model: VisionTransformer, loader: BatchLoader, zeroShot: Bool = false, flipTTA: Bool = false,
                      progress: Progress? = nil, comm: Communicator? = nil, tape: Tape = Tape()) throws -> EvalResult {
     let nc = model.config.numClasses
     let k = loader.dataset.classes.count
@@ -72,7 +73,7 @@ public func evaluate(model: VisionTransformer, loader: BatchLoader, zeroShot: Bo
     let t0 = Date()
     loader.startEpoch(0)
     while let batch = try loader.next() {
-        let logits = step.logits(images: batch.images, count: batch.count)
+        let logits = flipTTA ? flipAveragedLogits(step, batch) : step.logits(images: batch.images, count: batch.count)
         for i in 0..<batch.count {
             let row = Array(logits[(i * nc)..<((i + 1) * nc)])
             let label = Int(batch.labels[i])
@@ -106,4 +107,15 @@ public func evaluate(model: VisionTransformer, loader: BatchLoader, zeroShot: Bo
     result.seconds = Date().timeIntervalSince(t0)
     progress?.finish()
     return result
+}
+
+/// Flip test-time augmentation: the mean of the logits of the batch and of its mirror
+/// image (the batch's images are mirrored in place; the loader refills them).
+func flipAveragedLogits(_ step: GradientStep, _ batch: Batch) -> [Float] {
+    let c = step.model.config
+    var logits = step.logits(images: batch.images, count: batch.count)
+    mirrorHorizontally(batch.images, count: batch.count, channels: c.inChans, side: c.imgSize)
+    let mirrored = step.logits(images: batch.images, count: batch.count)
+    for i in logits.indices { logits[i] = 0.5 * (logits[i] + mirrored[i]) }
+    return logits
 }

@@ -106,14 +106,16 @@ public struct EvalSummary: VersionedRecord, Equatable {
     public var confusion: [[Int]]
     public var imagesPerSecond: Double
     public var otherPredictions: Int
+    /// Horizontal-flip test-time augmentation was on (absent in files written before it existed).
+    public var flipTTA: Bool?
 
     enum CodingKeys: String, CodingKey {
         case version, weights, images, correct, top1, classes, confusion
-        case zeroShot = "zero_shot", perClass = "per_class", imagesPerSecond = "img_per_s", otherPredictions = "other_predictions"
+        case zeroShot = "zero_shot", flipTTA = "flip_tta", perClass = "per_class", imagesPerSecond = "img_per_s", otherPredictions = "other_predictions"
     }
 
-    public init(_ result: EvalResult, weights: String, zeroShot: Bool, classNames: [String]) {
-        self.weights = weights; self.zeroShot = zeroShot
+    public init(_ result: EvalResult, weights: String, zeroShot: Bool, flipTTA: Bool = false, classNames: [String]) {
+        self.weights = weights; self.zeroShot = zeroShot; self.flipTTA = flipTTA
         images = result.images; correct = result.correct; top1 = result.top1; perClass = result.perClass
         classes = classNames; confusion = result.confusion
         imagesPerSecond = result.imagesPerSecond; otherPredictions = result.otherPredictions

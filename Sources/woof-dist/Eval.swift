@@ -14,6 +14,8 @@ struct Eval: ParsableCommand {
     var split: String = "val"
     @Flag(help: "For a 1000-class model: score only the ten ImageWoof classes' ImageNet logits.")
     var zeroShot = false
+    @Flag(help: "Horizontal-flip test-time augmentation: score each image by the mean logits of it and its mirror (twice the inference cost).")
+    var flipTta = false
     @Option(help: "Write per-image predictions as CSV (path,label,pred).")
     var predictions: String?
     @Option(help: "Write accuracy, per-class accuracy and the confusion matrix as JSON.")
@@ -27,7 +29,7 @@ struct Eval: ParsableCommand {
 
     var options: EvalOptions {
         var o = EvalOptions()
-        o.weights = weights ?? ""; o.data = data ?? ""; o.split = split; o.zeroShot = zeroShot
+        o.weights = weights ?? ""; o.data = data ?? ""; o.split = split; o.zeroShot = zeroShot; o.flipTTA = flipTta
         o.predictions = predictions; o.summary = summary; o.limit = limit; o.batchSize = batchSize; o.threads = threads
         return o
     }

@@ -180,7 +180,8 @@ struct WeightSpaceStudyCommand: ParsableCommand {
             (--hold-out); each run's α is chosen on the latter. Then the uniform soup of each recipe's \
             seeds, of all runs, and the greedy soup. Scores are cached in DIR/scores.json as they come, \
             so a stopped study resumes. Writes alpha_sweep.csv, alpha_groups.csv, wise_chosen.csv, \
-            soups.csv and greedy_steps.csv into DIR.
+            soups.csv, greedy_steps.csv and flip_tta.csv into DIR (--flip-tta: the zero-shot model and \
+            the soups also scored on val with horizontal-flip test-time augmentation, reported apart).
             """)
     @Option(help: "The sweep directory holding runs/<name>.")
     var dir = "output/weightspace"
@@ -192,6 +193,8 @@ struct WeightSpaceStudyCommand: ParsableCommand {
     var limit: Int?
     @Option(help: "Pretrained weights behind `zero-shot` (default: weights/ or ../shared/weights).")
     var weights: String?
+    @Flag(help: "Also score the zero-shot model and every soup on val with horizontal-flip TTA (twice the inference cost).")
+    var flipTta = false
 
     func validate() throws {
         guard parseAlphas(alphas, unitInterval: true) != nil else {
@@ -205,6 +208,7 @@ struct WeightSpaceStudyCommand: ParsableCommand {
             let study = try WeightSpaceStudy(dir: dir, weights: resolveWeights(explicit: weights), dataRoot: resolveDataRoot(explicit: data).path)
             study.alphas = parseAlphas(alphas, unitInterval: true) ?? []
             study.limit = limit
+            study.flipTTA = flipTta
             try study.run(log: logLine)
             logLine("wrote \(WeightSpaceStudy.tableFiles.map { dir + "/" + $0 }.joined(separator: ", "))")
         }

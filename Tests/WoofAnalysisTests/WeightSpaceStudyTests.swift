@@ -37,13 +37,17 @@ final class WeightSpaceStudyTests: XCTestCase {
         try writeRun("a-s0", in: dir.path, zero: zero, seed: 0, noise: 0.05)
         try writeRun("a-s1", in: dir.path, zero: zero, seed: 1, noise: 0.05)
         try writeRun("b-s0", in: dir.path, zero: zero, seed: 0, noise: 0.5)
-        func study() throws -> WeightSpaceStudy {
+        func study(flipTTA: Bool = false) throws -> WeightSpaceStudy {
             let s = try WeightSpaceStudy(dir: dir.path, weights: weights, dataRoot: TestPaths.sharedData)
-            s.alphas = [0, 0.5, 1]; s.limit = 24
+            s.alphas = [0, 0.5, 1]; s.limit = 24; s.flipTTA = flipTTA
             return s
         }
-        var evaluations = 0
-        try study().run { if $0.contains(" on val:") || $0.contains(" on train-holdout:") { evaluations += 1 } }
+        var evaluations = 0, flipEvaluations = 0
+        try study(flipTTA: true).run {
+            if $0.contains(" on val:") || $0.contains(" on train-holdout:") { evaluations += 1 }
+            if $0.contains(" on val+flip:") { flipEvaluations += 1 }
+        }
+        XCTAssertEqual(flipEvaluations, 4, "flip TTA for the zero-shot model and the three soups")
 
         let sweep = try CSVTable.read(dir.path + "/alpha_sweep.csv")
         XCTAssertEqual(sweep.rows.count, 9)
@@ -59,6 +63,7 @@ final class WeightSpaceStudyTests: XCTestCase {
 
         let soups = try CSVTable.read(dir.path + "/soups.csv")
         XCTAssertEqual(soups.rows.map { $0[0] }, ["seed soup a", "soup of all runs", "greedy soup"])
+        try checkFlipTable(dir.path, soups: soups, zeroShotTop1: Double(zeroRows[0][(try! sweep.column("val_top1"))])!)
         XCTAssertEqual(try CSVTable.read(dir.path + "/greedy_steps.csv").rows.count, 3)
         let groups = try CSVTable.read(dir.path + "/alpha_groups.csv")
         XCTAssertEqual(groups.rows.filter { $0[0] == "a" }.map { $0[(try! groups.column("n"))] }, ["2", "2", "2"])
@@ -71,10 +76,23 @@ final class WeightSpaceStudyTests: XCTestCase {
         XCTAssertGreaterThan(first, 10)
         try study().run { if $0.contains(" on val:") || $0.contains(" on train-holdout:") { evaluations += 1 } }
         XCTAssertEqual(evaluations, first, "everything came from scores.json")
+        XCTAssertEqual(try CSVTable.read(dir.path + "/flip_tta.csv").rows.count, 4, "flip scores kept from the cache without --flip-tta")
         try FileManager.default.removeItem(atPath: dir.path + "/runs/b-s0")
         try writeRun("b-s0", in: dir.path, zero: zero, seed: 7, noise: 0.5)
         try study().run { if $0.contains(" on val:") || $0.contains(" on train-holdout:") { evaluations += 1 } }
         XCTAssertGreaterThan(evaluations, first + 2, "the retrained run's points and the soups holding it are new")
+    }
+
+    /// flip_tta.csv: the zero-shot model and each soup, its plain val score as in the other
+    /// tables, its flip-TTA score that of a direct flip-TTA evaluation.
+    func checkFlipTable(_ dir: String, soups: CSVTable, zeroShotTop1: Double) throws {
+        let flips = try CSVTable.read(dir + "/flip_tta.csv")
+        XCTAssertEqual(flips.rows.map { $0[0] }, ["zero-shot"] + soups.rows.map { $0[0] })
+        XCTAssertEqual(try flips.double(0, "val_top1"), zeroShotTop1, accuracy: 1e-9)
+        for r in soups.rows.indices { XCTAssertEqual(try flips.double(r + 1, "val_top1"), try soups.double(r, "val_top1"), accuracy: 1e-9) }
+        let zero = try WeightSpace.load("zero-shot", weights: weights)
+        let val = try ImageFolder(root: TestPaths.sharedData, split: "val").limited(to: 24)
+        XCTAssertEqual(try flips.double(0, "flip_val_top1"), try WeightSpace.top1(zero.tensors, name: "z", on: val, flipTTA: true).top1, accuracy: 1e-9)
     }
 
     /// The paper's side: the tables copied as ws_*.csv, the ws_* numbers (each with a macro
@@ -94,10 +112,24 @@ final class WeightSpaceStudyTests: XCTestCase {
         let bestOfSoups = try CSVTable.read(dir + "/soups.csv")
         XCTAssert(try bestOfSoups.rows.indices.allSatisfy { try bestOfSoups.double($0, "val_top1") <= best }, "the best is the best")
         XCTAssertNotNil(numbers["ws_a_wise_top1"] as Double?)
+        XCTAssert(numbers.flag("ws_flip_available"))
+        XCTAssertNotNil(numbers["ws_flip_zero_shot_gain_pp"] as Double?)
+        XCTAssertEqual(numbers["ws_flip_best_group"] as String?, try bestFlip(dir))
         XCTAssertNoThrow(try ReportTeX.macros(numbers), "every ws_ key has a format rule and every flag is declared")
         let files = Dictionary(uniqueKeysWithValues: try ReportTeX.weightSpaceOutputs(dir))
         let table = try XCTUnwrap(files["table_weightspace.tex"])
         for needle in ["zero-shot head", "WiSE-FT", "greedy soup", "seed soup a"] { XCTAssert(table.contains(needle), needle) }
         XCTAssertEqual(files["figure_weightspace.tex"]?.components(separatedBy: "\\addplot").count, 3, "one curve per recipe")
+    }
+
+    /// The soup with the highest flip-TTA val top-1 (the first on a tie), read from flip_tta.csv.
+    func bestFlip(_ dir: String) throws -> String {
+        let t = try CSVTable.read(dir + "/flip_tta.csv")
+        var best: (String, Double)?
+        for r in t.rows.indices where try t.string(r, "model") != "zero-shot" {
+            let v = try t.double(r, "flip_val_top1")
+            if best.map({ v > $0.1 }) ?? true { best = (try t.string(r, "model"), v) }
+        }
+        return try XCTUnwrap(best).0
     }
 }
