@@ -34,6 +34,18 @@ extension ReportSections {
         if !soupRows.isEmpty {
             html += HTML.table(["soup", "models", "val (%)", "ImageNet-val images (%)", "held-out training images (%)"], soupRows)
         }
-        return html
+        return html + (s.csv("ws_flip_tta.csv").map(flipTable) ?? "")
+    }
+
+    /// Flip test-time augmentation beside the plain score, apart because it doubles inference.
+    static func flipTable(_ flips: CSVTable) -> String {
+        let rows = flips.rows.indices.compactMap { r -> [String]? in
+            guard let name = try? flips.string(r, "model") else { return nil }
+            let v = { (c: String) in HTML.pct(try? flips.double(r, c)) }
+            return [HTML.escape(name), v("val_top1"), v("flip_val_top1"), v("val_heldout_top1"), v("flip_val_heldout_top1")]
+        }
+        guard !rows.isEmpty else { return "" }
+        return "<p>Horizontal-flip test-time augmentation (mean logits of each image and its mirror; twice the inference cost):</p>"
+            + HTML.table(["model", "val (%)", "val, flip TTA (%)", "ImageNet-val images (%)", "ImageNet-val images, flip TTA (%)"], rows)
     }
 }

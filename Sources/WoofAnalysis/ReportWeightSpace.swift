@@ -59,7 +59,7 @@ extension ReportData {
         var best: [(name: String, top1: Double, heldOut: Double?)] = []
         try weightSpaceGroupNumbers(tables["alpha_groups.csv"]!, tables["wise_chosen.csv"]!, into: &s, best: &best)
         try weightSpaceSoupNumbers(tables["soups.csv"]!, tables["greedy_steps.csv"]!, into: &s, best: &best)
-        try weightSpaceFlipNumbers(tables["flip_tta.csv"]!, into: &s)
+        try weightSpaceFlipNumbers(tables["flip_tta.csv"]!, valImages: try sweep.double(0, "val_images"), into: &s)
         s["ws_available"] = true
         s["ws_goal_top1"] = weightSpaceGoalTop1
         if let top = best.max(by: { $0.top1 < $1.top1 }) {
@@ -131,6 +131,11 @@ extension ReportData {
             s[k + "_heldout_top1"] = try soups.optionalDouble(r, "val_heldout_top1")
             s[k + "_select_top1"] = try soups.optionalDouble(r, "select_top1")
             s[k + "_members_count"] = try soups.double(r, "n")
+            // A seed soup against the mean of the seeds it averages.
+            let group = name.replacingOccurrences(of: "seed soup ", with: "")
+            if name.hasPrefix("seed soup "), let runs: Double = s["ws_" + slug(group) + "_run_top1"] {
+                s[k + "_gain_pp"] = 100 * (try soups.double(r, "val_top1") - runs)
+            }
             best.append((name, try soups.double(r, "val_top1"), try soups.optionalDouble(r, "val_heldout_top1")))
         }
         s["ws_soups_available"] = !soups.rows.isEmpty
@@ -147,7 +152,7 @@ extension ReportData {
     /// Flip TTA (`ws_flip_*`), apart from the weight-space results because it doubles the
     /// inference cost: each model's val and ImageNet-val top-1 with it, the change it makes,
     /// and the best model under it against the goal.
-    static func weightSpaceFlipNumbers(_ flips: CSVTable, into s: inout PaperNumbers) throws {
+    static func weightSpaceFlipNumbers(_ flips: CSVTable, valImages: Double, into s: inout PaperNumbers) throws {
         var best: (name: String, top1: Double, heldOut: Double?)?
         for r in flips.rows.indices {
             let name = try flips.string(r, "model"), k = "ws_flip_" + soupKey(name)
@@ -164,5 +169,8 @@ extension ReportData {
         s["ws_flip_best_top1"] = best.top1
         s["ws_flip_best_heldout_top1"] = best.heldOut
         s["ws_flip_goal_met_available"] = best.top1 > weightSpaceGoalTop1
+        // How many more val images it would need to get right to pass the goal.
+        let correct = (best.top1 * valImages).rounded(), needed = (weightSpaceGoalTop1 * valImages).rounded(.down) + 1
+        s["ws_flip_best_short_images"] = max(0, needed - correct)
     }
 }
